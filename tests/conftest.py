@@ -1,0 +1,50 @@
+"""Shared fixtures: where the repository and MNIST are, and one book build per session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# CI and the course's offline machines keep MNIST beside the repository.
+if "S6_DATA_DIR" not in os.environ and (SHARED_DATA / "MNIST").is_dir():
+    os.environ["S6_DATA_DIR"] = str(SHARED_DATA)
+
+
+def toc_pages() -> list[str]:
+    """Every page of the book, as a path without suffix, in book order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [chapter["file"] for chapter in part.get("chapters", [])]
+    return pages
+
+
+def build_book(source: Path, out: Path | None = None) -> subprocess.CompletedProcess:
+    """`jupyter-book build` exactly as `make book` runs it (-W, --all)."""
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
+           "--all", "-W", "--keep-going", "--builder", "html"]
+    if out is not None:
+        cmd += ["--path-output", str(out)]
+    return subprocess.run(cmd, cwd=source, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    """The built book: built once per test session (S6_REUSE_BUILD=1 reuses an existing one)."""
+    if not (os.environ.get("S6_REUSE_BUILD") == "1" and (HTML / "index.html").exists()):
+        subprocess.run(["make", "vendor"], cwd=ROOT, check=True, capture_output=True)
+        result = build_book(ROOT)
+        (ROOT / "_build").mkdir(exist_ok=True)
+        (ROOT / "_build" / "build.log").write_text(result.stdout + result.stderr)
+        if result.returncode != 0:
+            pytest.fail(f"the book build failed (full log: _build/build.log):\n{(result.stdout + result.stderr)[-6000:]}")
+    return HTML

@@ -1,0 +1,134 @@
+"""Open the built pages in a real browser (Debian's headless Chromium) with no network.
+
+Each page must load without JavaScript errors, with its math typeset, its figures
+loaded, its widgets rendered and (for chapters) its Colab and Binder links
+present. A screenshot of every page is kept in _build/screenshots/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import ROOT, toc_pages
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+playwright = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements.txt")
+if not Path(CHROMIUM).exists():
+    pytest.fail("Chromium is missing: `make test` installs it (Debian: apt-get install chromium)", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site):
+    """Serve the built site on localhost, as a static host would."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """One page opened offline, with its console errors and blocked requests recorded."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.route("**/*", self._offline)
+        self.page.goto(url, wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+        # MathJax 3 typesets asynchronously; wait for it where the page loads it.
+        self.page.evaluate("() => window.MathJax?.startup?.promise")
+
+    def _offline(self, route):
+        host = urlparse(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:  # the site must not need the network: record and refuse
+            self.external.append(route.request.url)
+            route.abort()
+
+    def text_outside_code(self) -> str:
+        return self.page.evaluate("""() => {
+            const main = document.querySelector('main') || document.body;
+            const copy = main.cloneNode(true);
+            copy.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml')
+                .forEach(e => e.remove());
+            return copy.innerText;
+        }""")
+
+
+@pytest.mark.parametrize("page_path", toc_pages())
+def test_page_in_browser(browser, site_url, page_path):
+    page = Page(browser, f"{site_url}/{page_path}.html")
+    p = page.page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        assert not page.errors, f"JavaScript errors: {page.errors}"
+        needed = [u for u in page.external if not u.startswith(("https://colab", "https://mybinder"))]
+        assert not needed, f"the page asked the network for {needed}"
+
+        # Math: every math node typeset by MathJax, and no raw TeX delimiters left in the text.
+        math_nodes = p.locator("span.math, div.math").count()
+        typeset = p.locator("span.math mjx-container, div.math mjx-container").count()
+        assert typeset == math_nodes, f"{math_nodes - typeset} of {math_nodes} math elements not typeset"
+        text = page.text_outside_code()
+        for raw in ("\\(", "\\)", "\\[", "$$"):
+            assert raw not in text, f"raw TeX {raw!r} left on the page"
+
+        # Figures: every image loaded.
+        broken = p.evaluate("() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
+                            ".map(i => i.src)")
+        assert not broken, f"images that did not load: {broken}"
+
+        # Widgets: each embedded widget view has been rendered into the DOM by the HTML manager.
+        views = p.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+        if views:
+            p.wait_for_selector(".jupyter-widgets", state="attached", timeout=15000)
+            rendered = p.locator(".jupyter-widgets").count()
+            assert rendered >= views, f"{views} widget views on the page, {rendered} rendered"
+
+        # A static slider (a SelectionSlider jslink'ed to a Stack of precomputed
+        # plots) must change the plot shown with no kernel behind the page.
+        if p.locator(".s6-static-lr-slider").count():
+            shown = ("() => [...document.querySelectorAll('.s6-static-lr-stack img')]"
+                     ".filter(i => i.offsetParent !== null).map(i => i.src)")
+            before = p.evaluate(shown)
+            assert len(before) == 1, f"the static slider's stack shows {len(before)} plots, not 1"
+            p.locator(".s6-static-lr-slider [role=slider]").first.focus()
+            p.keyboard.press("ArrowRight")
+            p.wait_for_function(f"() => ({shown})()[0] !== {before[0]!r}", timeout=5000)
+
+        # Launch buttons on every chapter.
+        if (ROOT / f"{page_path}.ipynb").exists():
+            for host in ("colab.research.google.com/github/", "mybinder.org/v2/gh/"):
+                link = p.locator(f'a[href*="{host}"][href*="{page_path}.ipynb"]')
+                assert link.count() >= 1, f"no launch link to {host}... for {page_path}.ipynb"
+    finally:
+        p.screenshot(path=str(SHOTS / f"{page_path.replace('/', '__')}.png"), full_page=True)
+        p.close()

@@ -1,0 +1,23 @@
+"""A small Sphinx extension for this book (loaded by _config.yml's local_extensions).
+
+It mends two console errors that Jupyter Book 1's theme stack puts on every
+page; the browser test asserts that pages load without JavaScript errors.
+"""
+
+
+def _mend_page_context(app, pagename, templatename, context, doctree):
+    # The theme templates write sphinx-thebe's inline config twice; a second
+    # `const THEBE_JS_URL` is a SyntaxError, a second `var` is harmless.
+    for script in context.get("script_files", []):
+        body = getattr(script, "attributes", {}).get("body", "")
+        if body.startswith("const THEBE_JS_URL"):
+            script.attributes["body"] = body.replace("const ", "var ")
+    # pydata-sphinx-theme's layout reads `default_mode`, which sphinx-book-theme
+    # never sets; an empty mode logs "Got invalid theme mode".
+    context.setdefault("default_mode", "auto")
+
+
+def setup(app):
+    # Early: html-page-context stops at the first listener that returns a value.
+    app.connect("html-page-context", _mend_page_context, priority=100)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
