@@ -12,6 +12,7 @@ WEB    := tools/web/node_modules
 .PHONY: book test env vendor browser clean
 
 book: env vendor
+	rm -rf $(HTML)
 	$(BIN)/jupyter-book build . --all -W --keep-going --builder html
 	@echo "The book is at $(abspath $(HTML))/index.html"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,7 @@ def built_site() -> Path:
     """The built book: built once per test session (S6_REUSE_BUILD=1 reuses an existing one)."""
     if not (os.environ.get("S6_REUSE_BUILD") == "1" and (HTML / "index.html").exists()):
         subprocess.run(["make", "vendor"], cwd=ROOT, check=True, capture_output=True)
+        shutil.rmtree(HTML, ignore_errors=True)  # a clean build: no page left over from an older one
         result = build_book(ROOT)
         (ROOT / "_build").mkdir(exist_ok=True)
         (ROOT / "_build" / "build.log").write_text(result.stdout + result.stderr)
