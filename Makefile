@@ -9,14 +9,14 @@ HTML   := _build/html
 VENDOR := _build/vendor_site/vendor
 WEB    := tools/web/node_modules
 
-.PHONY: book test env vendor browser clean
+.PHONY: book test env vendor browser office clean
 
 book: env vendor
 	rm -rf $(HTML)
 	$(BIN)/jupyter-book build . --all -W --keep-going --builder html
 	@echo "The book is at $(abspath $(HTML))/index.html"
 
-test: env vendor browser
+test: env vendor browser office
 	$(BIN)/python -m pytest
 
 env: $(VENV)/.installed
@@ -47,6 +47,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser check needs Chromium: install it (Debian/Ubuntu: sudo apt-get install chromium) and re-run."; exit 1; fi; }
+
+# LibreOffice, which the tests use to open and recompute the generated .xlsx.
+office:
+	@command -v soffice >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; \
+	  else echo "The .xlsx check needs LibreOffice: install it (Debian/Ubuntu: sudo apt-get install libreoffice-calc-nogui) and re-run."; exit 1; fi; }
 
 clean:
 	rm -rf _build

@@ -7,3 +7,23 @@
   var here = src.slice(0, src.lastIndexOf("/") + 1);
   require.config({ paths: { "@jupyter-widgets/html-manager/dist": here + "html-manager" } });
 })();
+
+// ipywidgets 8 typesets slider labels through MathJax 2's `MathJax.Hub.Queue`;
+// this site loads MathJax 3, which has no Hub. Give whatever object ends up
+// in window.MathJax a Hub that forwards to MathJax 3's typesetPromise.
+(function () {
+  var current = window.MathJax;
+  function withHub(mj) {
+    if (mj && mj.version && !mj.Hub) {
+      mj.Hub = { Queue: function (job) {
+        if (job && job[2] && mj.typesetPromise) mj.typesetPromise([job[2]]);
+      } };
+    }
+    return mj;
+  }
+  Object.defineProperty(window, "MathJax", {
+    configurable: true,
+    get: function () { return withHub(current); },
+    set: function (value) { current = value; },
+  });
+})();

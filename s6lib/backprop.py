@@ -1,0 +1,337 @@
+"""Backpropagation by hand for a 2-2-2 sigmoid network, derived with SymPy.
+
+The network is written once as SymPy equations (`FORWARD`). Every gradient
+comes from `sympy.diff`; the chain-rule forms a student types into a sheet
+(`CHAIN_RULE`) are checked against those derivations by `matches_derivation`.
+The numbers (`forward_pass`, `iterate`) come from the same derived expressions,
+compiled once to float64 NumPy code.
+
+    from s6lib.backprop import CLASS_VALUES, iterate
+    sheet = iterate(CLASS_VALUES, learning_rate=0.5, steps=80)
+"""
+
+from functools import cache
+import math
+
+import numpy as np
+import pandas as pd
+import sympy as sp
+
+# ---------------------------------------------------------------------------
+# The values used in the class (the original sheet) and in Matt Mazur's
+# step-by-step example. Inputs i, targets t, weights w, biases b.
+
+CLASS_VALUES = {
+    "i1": 0.05, "i2": 0.1, "t1": 0.5, "t2": 0.5,
+    "w1": 0.15, "w2": 0.2, "w3": 0.25, "w4": 0.3,
+    "w5": 0.4, "w6": 0.45, "w7": 0.5, "w8": 0.55,
+}
+CLASS_LEARNING_RATES = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0)
+SHEET_STEPS = 80  # rows in the original sheet
+
+# Mazur shares one bias per layer (b1 hidden, b2 output) and keeps it fixed.
+MAZUR_VALUES = {
+    "i1": 0.05, "i2": 0.10, "t1": 0.01, "t2": 0.99,
+    "w1": 0.15, "w2": 0.20, "w3": 0.25, "w4": 0.30,
+    "w5": 0.40, "w6": 0.45, "w7": 0.50, "w8": 0.55,
+    "b1": 0.35, "b2": 0.60,
+}
+MAZUR_LEARNING_RATE = 0.5
+
+# ---------------------------------------------------------------------------
+# Symbols and the forward pass.
+
+
+class sigmoid(sp.Function):
+    """σ(x) = 1 / (1 + e^(−x)), with σ' = σ(1 − σ) (proven by `sigmoid_derivative_holds`).
+
+    A named function rather than the bare exp expression keeps the derived
+    gradients readable and lets the numbers use an overflow-free sigmoid.
+    """
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sp.exp(-x))
+
+    def _latex(self, printer):
+        return rf"\sigma\left({printer.doprint(self.args[0])}\right)"
+
+
+i1, i2, t1, t2, b1, b2 = sp.symbols("i1 i2 t1 t2 b1 b2")
+w1, w2, w3, w4, w5, w6, w7, w8 = WEIGHTS = sp.symbols("w1:9")
+h1, a_h1, h2, a_h2 = sp.symbols("h1 a_h1 h2 a_h2")
+o1, a_o1, o2, a_o2 = sp.symbols("o1 a_o1 o2 a_o2")
+E1, E2, E_total = sp.symbols("E1 E2 E_total")
+
+INPUT_NAMES = ("i1", "i2", "t1", "t2", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8")
+BIAS_NAMES = ("b1", "b2")  # optional: they default to 0 (the class network has none)
+WEIGHT_NAMES = tuple(str(w) for w in WEIGHTS)
+_PARAMETERS = sp.symbols(INPUT_NAMES + BIAS_NAMES)
+
+# Each right-hand side uses only symbols defined on earlier lines.
+FORWARD = {
+    h1: w1 * i1 + w2 * i2 + b1,
+    a_h1: sigmoid(h1),
+    h2: w3 * i1 + w4 * i2 + b1,
+    a_h2: sigmoid(h2),
+    o1: w5 * a_h1 + w6 * a_h2 + b2,
+    a_o1: sigmoid(o1),
+    o2: w7 * a_h1 + w8 * a_h2 + b2,
+    a_o2: sigmoid(o2),
+    E1: sp.Rational(1, 2) * (a_o1 - t1) ** 2,
+    E2: sp.Rational(1, 2) * (a_o2 - t2) ** 2,
+    E_total: E1 + E2,
+}
+
+# The columns of the sheet, in its order.
+GRADIENT_COLUMNS = tuple(f"∂E/∂{w}" for w in WEIGHT_NAMES)
+COLUMNS = (
+    "t1", "t2", "i1", "i2", "w1", "w2", "w3", "w4", "h1", "a_h1", "h2", "a_h2",
+    "w5", "w6", "w7", "w8", "o1", "a_o1", "o2", "a_o2", "E1", "E2", "E_total",
+) + GRADIENT_COLUMNS
+FORWARD_COLUMNS = tuple(str(s) for s in FORWARD)
+
+
+# ---------------------------------------------------------------------------
+# The chain rule as a student writes it, and SymPy's derivation to check it against.
+
+# δ: how E_total changes with an output unit's sum, the factor every gradient shares.
+delta_o1, delta_o2 = sp.symbols("delta_o1 delta_o2")
+DELTAS = {
+    delta_o1: (a_o1 - t1) * a_o1 * (1 - a_o1),  # ∂E/∂a_o1 · ∂a_o1/∂o1
+    delta_o2: (a_o2 - t2) * a_o2 * (1 - a_o2),
+}
+CHAIN_RULE = {
+    w1: (delta_o1 * w5 + delta_o2 * w7) * a_h1 * (1 - a_h1) * i1,
+    w2: (delta_o1 * w5 + delta_o2 * w7) * a_h1 * (1 - a_h1) * i2,
+    w3: (delta_o1 * w6 + delta_o2 * w8) * a_h2 * (1 - a_h2) * i1,
+    w4: (delta_o1 * w6 + delta_o2 * w8) * a_h2 * (1 - a_h2) * i2,
+    w5: delta_o1 * a_h1,
+    w6: delta_o1 * a_h2,
+    w7: delta_o2 * a_h1,
+    w8: delta_o2 * a_h2,
+}
+
+# The original sheet's formulas: right for w1, w2, w5..w8; for w3 and w4 it
+# multiplies by h1's sigmoid slope a_h1·(1 − a_h1) instead of h2's.
+ORIGINAL_SHEET_GRADIENTS = CHAIN_RULE | {
+    w3: (delta_o1 * w6 + delta_o2 * w8) * a_h1 * (1 - a_h1) * i1,
+    w4: (delta_o1 * w6 + delta_o2 * w8) * a_h1 * (1 - a_h1) * i2,
+}
+
+
+def in_inputs(expr):
+    """Rewrite `expr` in inputs, targets, weights and biases only (no δ, h, a, o, E)."""
+    for symbol, rhs in reversed((FORWARD | DELTAS).items()):  # later definitions use earlier ones
+        expr = expr.subs(symbol, rhs)
+    return expr
+
+
+def in_forward_names(expr):
+    """Undo `in_inputs` for display: name each sigmoid by its forward symbol again."""
+    for activation in (a_o1, a_o2, a_h1, a_h2):  # outer sigmoids contain the inner ones
+        expr = expr.subs(in_inputs(activation), activation)
+    return expr
+
+
+@cache
+def derived_gradient(weight):
+    """∂E_total/∂weight, by `sympy.diff` of E_total written in the inputs."""
+    return sp.diff(in_inputs(E_total), weight)
+
+
+def matches_derivation(form, weight):
+    """True when `form` is identically ∂E_total/∂weight (a symbolic proof, not a numeric test).
+
+    Both sides, written in the inputs, are polynomials in the weights, inputs
+    and sigmoid terms; expanding their difference to 0 proves them equal.
+    """
+    return sp.expand(in_inputs(form) - derived_gradient(weight)) == 0
+
+
+def sigmoid_derivative_holds():
+    """Prove σ'(x) = σ(x)(1 − σ(x)) from σ(x) = 1 / (1 + e^(−x))."""
+    x = sp.Symbol("x")
+    s = sigmoid(x).rewrite(sp.exp)
+    return sp.simplify(sp.diff(s, x) - s * (1 - s)) == 0
+
+
+# ---------------------------------------------------------------------------
+# LaTeX for the chapters.
+
+
+def equation_latex(lhs, rhs):
+    return f"{sp.latex(lhs)} = {sp.latex(rhs)}"
+
+
+def aligned_latex(equations):
+    """Several (lhs, rhs) equations as one LaTeX `aligned` block."""
+    lines = [rf"{sp.latex(lhs)} &= {sp.latex(rhs)}" for lhs, rhs in equations]
+    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+
+
+def _without_biases(expr):
+    return expr.subs({b1: 0, b2: 0})
+
+
+def forward_latex(biases=False):
+    """The forward pass as a LaTeX block (biases left out unless asked for)."""
+    return aligned_latex((lhs, rhs if biases else _without_biases(rhs)) for lhs, rhs in FORWARD.items())
+
+
+def gradient_symbol(weight):
+    return sp.Symbol(rf"\frac{{\partial E_{{total}}}}{{\partial {sp.latex(weight)}}}")
+
+
+def gradient_latex(weight, form=None):
+    """LaTeX for ∂E_total/∂weight = `form` (default: the chain-rule form)."""
+    return equation_latex(gradient_symbol(weight), CHAIN_RULE[weight] if form is None else form)
+
+
+def gradients_latex(forms=None):
+    """The δ definitions and all eight gradients as one LaTeX block (default: the chain-rule forms)."""
+    return aligned_latex(list(DELTAS.items()) + [(gradient_symbol(w), f) for w, f in (forms or CHAIN_RULE).items()])
+
+
+def derived_gradient_latex(weight, biases=False):
+    """LaTeX for what `sympy.diff` gives, in the forward-pass names, one term per line."""
+    expr = in_forward_names(derived_gradient(weight))
+    terms = sp.Add.make_args(expr if biases else _without_biases(expr))
+    lines = [rf"{sp.latex(gradient_symbol(weight))} &= {sp.latex(terms[0])}"]
+    lines += [rf"&\quad - {sp.latex(-t)}" if t.could_extract_minus_sign() else rf"&\quad + {sp.latex(t)}"
+              for t in terms[1:]]
+    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+
+
+# ---------------------------------------------------------------------------
+# Numbers: float64, from the derived expressions.
+
+
+def _stable_sigmoid(x):
+    z = np.exp(-np.abs(x))  # ≤ 1, so it never overflows, whatever the learning rate
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+@cache
+def _compiled():
+    """One float64 function: parameters → forward columns then the eight gradients."""
+    outputs = [in_inputs(s) for s in FORWARD] + [derived_gradient(w) for w in WEIGHTS]
+    return sp.lambdify(_PARAMETERS, outputs, modules=[{"sigmoid": _stable_sigmoid}, "numpy"], cse=True)
+
+
+@cache
+def _compiled_expression(expr):
+    return sp.lambdify(_PARAMETERS, in_inputs(expr), modules=[{"sigmoid": _stable_sigmoid}, "numpy"])
+
+
+def check_values(values):
+    """Return the values as float64, biases defaulting to 0; ValueError says what to fix."""
+    missing = [name for name in INPUT_NAMES if name not in values]
+    if missing:
+        raise ValueError(
+            f"missing initial value(s) {', '.join(missing)}: give all of "
+            f"{', '.join(INPUT_NAMES)} (b1, b2 are optional), e.g. dict(CLASS_VALUES, w1=0.3)"
+        )
+    unknown = sorted(set(values) - set(INPUT_NAMES + BIAS_NAMES))
+    if unknown:
+        raise ValueError(
+            f"unknown initial value(s) {', '.join(unknown)}: the names are "
+            f"{', '.join(INPUT_NAMES + BIAS_NAMES)}"
+        )
+    bad = [name for name, v in values.items() if not _is_finite_number(v)]
+    if bad:
+        raise ValueError(f"initial value(s) {', '.join(bad)} must be finite numbers (not NaN, infinity or text)")
+    return {name: 0.0 for name in BIAS_NAMES} | {name: float(v) for name, v in values.items()}
+
+
+def _is_finite_number(x):
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def check_learning_rate(learning_rate):
+    if not (_is_finite_number(learning_rate) and learning_rate > 0):
+        raise ValueError(
+            f"learning_rate must be a finite number > 0, got {learning_rate!r}: "
+            f"try one of the class values {', '.join(map(str, CLASS_LEARNING_RATES))}"
+        )
+    return float(learning_rate)
+
+
+def check_steps(steps):
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a whole number ≥ 1 (one row per forward pass), got {steps!r}")
+    return int(steps)
+
+
+def _row(v):
+    """The sheet row for checked values `v`, as a dict keyed by column."""
+    results = _compiled()(*(v[str(p)] for p in _PARAMETERS))
+    return v | dict(zip(FORWARD_COLUMNS + GRADIENT_COLUMNS, map(float, results)))
+
+
+def forward_pass(values):
+    """One row of the sheet: the forward pass at `values` and the eight gradients."""
+    row = _row(check_values(values))
+    return pd.Series([row[c] for c in COLUMNS], index=COLUMNS, name="value")
+
+
+def evaluate(expr, values):
+    """The value of any expression in the forward-pass names, e.g. a chain-rule form."""
+    v = check_values(values)
+    return float(_compiled_expression(expr)(*(v[str(p)] for p in _PARAMETERS)))
+
+
+def iterate(values, learning_rate, steps=SHEET_STEPS):
+    """The sheet: `steps` rows, each a forward pass, then w ← w − η·∂E/∂w for the next row.
+
+    Biases (if given) stay fixed, as in Mazur's example. Index: step 1, 2, …
+    """
+    learning_rate = check_learning_rate(learning_rate)
+    steps = check_steps(steps)
+    current = check_values(values)
+    rows = []
+    for _ in range(steps):
+        row = _row(current)
+        rows.append(row)
+        current = current | {w: row[w] - learning_rate * row[g] for w, g in zip(WEIGHT_NAMES, GRADIENT_COLUMNS)}
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame.index = pd.RangeIndex(1, steps + 1, name="step")
+    return frame
+
+
+def loss_curves(learning_rates=CLASS_LEARNING_RATES, values=CLASS_VALUES, steps=SHEET_STEPS):
+    """E_total per step (rows) for each learning rate (columns)."""
+    return pd.DataFrame({lr: iterate(values, lr, steps)["E_total"] for lr in learning_rates}).rename_axis(
+        columns="learning rate"
+    )
+
+
+def updates_to_reach(curve, threshold):
+    """How many weight updates it takes for a loss curve to go below `threshold` (None: never)."""
+    below = curve.index[curve < threshold]
+    return int(below[0] - curve.index[0]) if len(below) else None
+
+
+# ---------------------------------------------------------------------------
+# An independent check: the same network written directly in PyTorch.
+
+
+def autograd_gradients(values):
+    """∂E_total/∂w1..w8 by torch autograd in float64 (a check that shares no code with SymPy)."""
+    import torch  # only here: importing s6lib.backprop should not need torch
+
+    v = check_values(values)
+
+    def tensor(*names):
+        return torch.tensor([v[n] for n in names], dtype=torch.float64)
+
+    x, target = tensor("i1", "i2"), tensor("t1", "t2")
+    hidden_w = tensor("w1", "w2", "w3", "w4").reshape(2, 2).requires_grad_()
+    output_w = tensor("w5", "w6", "w7", "w8").reshape(2, 2).requires_grad_()
+    hidden = torch.sigmoid(hidden_w @ x + v["b1"])
+    output = torch.sigmoid(output_w @ hidden + v["b2"])
+    (0.5 * ((target - output) ** 2).sum()).backward()
+    grads = torch.cat([hidden_w.grad.flatten(), output_w.grad.flatten()])
+    return dict(zip(GRADIENT_COLUMNS, grads.tolist()))

@@ -1,0 +1,141 @@
+"""s6lib.backprop against the class sheet, Mazur's published example and torch autograd."""
+
+import math
+
+import numpy as np
+import pytest
+
+from s6lib import backprop as bp
+from s6lib.backprop import CLASS_VALUES, GRADIENT_COLUMNS, MAZUR_LEARNING_RATE, MAZUR_VALUES
+
+
+def test_first_forward_pass_of_the_class_network():
+    row = bp.forward_pass(CLASS_VALUES)
+    expected = {
+        "h1": 0.0275, "a_h1": 0.5068745668, "a_o1": 0.6064777322, "a_o2": 0.6304808355,
+        "E_total": 0.014181377938,
+    }
+    for name, value in expected.items():
+        assert row[name] == pytest.approx(value, abs=1e-10), name
+    gradients = [0.00031699340, 0.00063398679, 0.00035177632, 0.00070355264,
+                 0.01288081863, 0.01297608491, 0.01540834828, 0.01552230812]
+    np.testing.assert_allclose(row[list(GRADIENT_COLUMNS)].to_numpy(), gradients, rtol=0, atol=1e-10)
+
+
+def _random_values(rng, biases):
+    values = {f"w{k}": rng.uniform(-3, 3) for k in range(1, 9)}
+    values |= {"i1": rng.uniform(-2, 2), "i2": rng.uniform(-2, 2), "t1": rng.uniform(0, 1), "t2": rng.uniform(0, 1)}
+    if biases:
+        values |= {"b1": rng.uniform(-2, 2), "b2": rng.uniform(-2, 2)}
+    return values
+
+
+@pytest.mark.parametrize("biases", [False, True], ids=["no biases", "biases"])
+def test_gradients_equal_torch_autograd(biases):
+    rng = np.random.default_rng(6)
+    for _ in range(100):
+        values = _random_values(rng, biases)
+        ours = bp.forward_pass(values)
+        for column, expected in bp.autograd_gradients(values).items():
+            assert abs(ours[column] - expected) <= 1e-12, (column, values)
+
+
+# Mazur, "A Step by Step Backpropagation Example" (2015), as published: each
+# number is checked to half a unit in its last published digit.
+MAZUR_FORWARD = {
+    "h1": "0.3775", "a_h1": "0.593269992", "a_h2": "0.596884378",
+    "a_o1": "0.75136507", "a_o2": "0.772928465", "E_total": "0.298371109",
+    "∂E/∂w5": "0.082167041", "∂E/∂w1": "0.000438568",
+}
+MAZUR_UPDATED = {
+    "w1": "0.149780716", "w2": "0.19956143", "w3": "0.24975114", "w4": "0.29950229",
+    "w5": "0.35891648", "w6": "0.408666186", "w7": "0.511301270", "w8": "0.561370121",
+}
+
+
+def _published_tolerance(text):
+    return 0.5 * 10.0 ** -len(text.split(".")[1]) + 1e-15
+
+
+def test_mazur_example_reproduces_his_published_numbers():
+    sheet = bp.iterate(MAZUR_VALUES, MAZUR_LEARNING_RATE, steps=2)
+    for name, text in MAZUR_FORWARD.items():
+        assert abs(sheet.loc[1, name] - float(text)) <= _published_tolerance(text), name
+    for name, text in MAZUR_UPDATED.items():
+        assert abs(sheet.loc[2, name] - float(text)) <= _published_tolerance(text), name
+
+
+def test_chain_rule_forms_are_proven_equal_to_sympy_derivatives():
+    assert bp.sigmoid_derivative_holds()
+    for weight, form in bp.CHAIN_RULE.items():
+        assert bp.matches_derivation(form, weight), weight
+
+
+def test_original_sheet_w3_w4_formulas_are_caught():
+    proven = {str(w): bp.matches_derivation(form, w) for w, form in bp.ORIGINAL_SHEET_GRADIENTS.items()}
+    assert proven == {f"w{k}": k not in (3, 4) for k in range(1, 9)}
+    # The faulty formula gives the value stored in the original sheet.
+    sheet_value = bp.evaluate(bp.ORIGINAL_SHEET_GRADIENTS[bp.w3], CLASS_VALUES)
+    assert sheet_value == pytest.approx(0.00035186866513539378, abs=1e-15)
+    assert bp.forward_pass(CLASS_VALUES)["∂E/∂w3"] == pytest.approx(0.00035177632, abs=1e-11)
+
+
+def test_each_row_applies_gradient_descent_to_the_row_before():
+    eta = 0.8
+    sheet = bp.iterate(CLASS_VALUES, eta, steps=5)
+    assert list(sheet.columns) == list(bp.COLUMNS)
+    assert list(sheet.index) == [1, 2, 3, 4, 5]
+    for step in range(1, 5):
+        before, after = sheet.loc[step], sheet.loc[step + 1]
+        for w, g in zip(bp.WEIGHT_NAMES, GRADIENT_COLUMNS):
+            assert after[w] == before[w] - eta * before[g]
+    assert sheet.loc[5].equals(bp.forward_pass(sheet.loc[5, list(bp.INPUT_NAMES)].to_dict()).rename(5))
+    assert sheet["E_total"].is_monotonic_decreasing
+
+
+def test_a_huge_learning_rate_stays_finite():
+    sheet = bp.iterate(CLASS_VALUES, 100, steps=300)
+    assert np.isfinite(sheet.to_numpy()).all()
+    saturated = bp.forward_pass(dict(CLASS_VALUES, w5=1e4, w6=1e4, w7=-1e4, w8=-1e4))
+    assert np.isfinite(saturated.to_numpy()).all()
+    assert saturated["a_o1"] == 1.0 and saturated["a_o2"] == 0.0
+
+
+def test_updates_to_reach_a_threshold():
+    curves = bp.loss_curves((0.5, 2.0), steps=80)
+    first_below = curves.index[curves[2.0] < 1e-3][0]
+    assert bp.updates_to_reach(curves[2.0], 1e-3) == first_below - 1
+    assert curves.loc[first_below - 1, 2.0] >= 1e-3
+    assert bp.updates_to_reach(curves[0.5], 1e-9) is None
+    assert bp.updates_to_reach(curves[0.5], 1.0) == 0
+
+
+@pytest.mark.parametrize("rate", [0, -0.5, math.nan, math.inf, -math.inf, "0.5", None, True])
+def test_bad_learning_rate_says_what_to_do(rate):
+    with pytest.raises(ValueError, match=r"learning_rate must be a finite number > 0.*try"):
+        bp.iterate(CLASS_VALUES, rate, steps=3)
+
+
+@pytest.mark.parametrize("steps", [0, -1, 2.5, "10", True])
+def test_bad_step_count_says_what_to_do(steps):
+    with pytest.raises(ValueError, match=r"steps must be a whole number ≥ 1"):
+        bp.iterate(CLASS_VALUES, 0.5, steps=steps)
+
+
+def test_bad_initial_values_say_what_to_do():
+    without_w3 = {k: v for k, v in CLASS_VALUES.items() if k != "w3"}
+    with pytest.raises(ValueError, match=r"missing initial value\(s\) w3: give all of i1, i2"):
+        bp.iterate(without_w3, 0.5, steps=3)
+    with pytest.raises(ValueError, match=r"unknown initial value\(s\) W1: the names are"):
+        bp.forward_pass(dict(CLASS_VALUES, W1=0.1))
+    for bad in (math.nan, math.inf, "0.1", None):
+        with pytest.raises(ValueError, match=r"initial value\(s\) i1 must be finite numbers"):
+            bp.forward_pass(dict(CLASS_VALUES, i1=bad))
+
+
+def test_latex_is_rendered_from_the_equations():
+    assert r"h_{1} &= i_{1} w_{1} + i_{2} w_{2}" in bp.forward_latex()
+    assert "b_{1}" in bp.forward_latex(biases=True) and "b_{1}" not in bp.forward_latex()
+    assert r"\sigma\left(h_{1}\right)" in bp.forward_latex()
+    assert bp.gradient_latex(bp.w5).startswith(r"\frac{\partial E_{total}}{\partial w_{5}} = ")
+    assert "a_{h1}" in bp.derived_gradient_latex(bp.w5) and r"\sigma" not in bp.derived_gradient_latex(bp.w1)

@@ -1,0 +1,33 @@
+"""The learning-rate sliders: the static one is wired in the browser, the live one recomputes."""
+
+import ipywidgets as widgets
+import matplotlib
+from ipywidgets.widgets.widget import _instances as widget_registry
+from ipywidgets.widgets.widget_link import Link
+
+matplotlib.use("Agg")
+
+from s6lib.widgets import live_learning_rate_slider, static_learning_rate_slider  # noqa: E402
+
+
+def test_static_slider_is_jslinked_to_one_picture_per_rate():
+    rates = (0.1, 0.5, 2.0)
+    box = static_learning_rate_slider(rates, steps=5, start=2.0)
+    slider, stack = box.children
+    assert "s6-static-lr-slider" in slider._dom_classes and "s6-static-lr-stack" in stack._dom_classes
+    assert slider.options == ("0.1", "0.5", "2") and stack.selected_index == slider.index == 2
+    pictures = stack.children
+    assert all(isinstance(p, widgets.Image) and bytes(p.value).startswith(b"\x89PNG") for p in pictures)
+    assert len({bytes(p.value) for p in pictures}) == len(rates)  # a different curve per rate
+    links = [w for w in widget_registry.values() if isinstance(w, Link)]
+    assert any(link.source == (slider, "index") and link.target == (stack, "selected_index") for link in links)
+
+
+def test_live_slider_redraws_when_the_rate_changes():
+    box = live_learning_rate_slider(steps=5)
+    (rate, steps), picture = box.children[0].children, box.children[1]
+    shown = [bytes(picture.value)]
+    rate.value = 2.0
+    steps.value = 7
+    shown += [bytes(picture.value)]
+    assert all(png.startswith(b"\x89PNG") for png in shown) and shown[0] != shown[1]
