@@ -23,7 +23,7 @@ from sympy.printing.str import StrPrinter
 
 from s6lib.backprop import (
     CHAIN_RULE, CLASS_LEARNING_RATES, CLASS_VALUES, COLUMNS, DELTAS, FORWARD, GRADIENT_COLUMNS,
-    SHEET_STEPS, WEIGHT_NAMES, check_learning_rate, check_steps, check_values, sigmoid,
+    SHEET_STEPS, WEIGHT_NAMES, check_learning_rate, check_steps, check_values,
 )
 
 HEADER_ROW = 20  # rows above it hold η, the biases, a note and the chart

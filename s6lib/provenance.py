@@ -1,12 +1,11 @@
-"""Where a result came from: package versions, device, code version, date.
+"""Where a result came from: device, package versions, code version.
 
-One place for these facts, used by run records and by the book's status page.
-Only the standard library at import time; torch is imported when asked for.
+One place for these facts: run records (`s6lib.train`) and the book's status
+page both read them from here. torch is imported only when a device is named.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import platform
 import subprocess
@@ -16,13 +15,12 @@ from pathlib import Path
 # The packages whose versions a reader needs to reproduce a page or a run.
 PACKAGES = (
     "s6lib", "torch", "torchvision", "numpy", "sympy", "pandas", "matplotlib",
-    "ipywidgets", "openpyxl", "torchinfo", "tqdm",
-    "jupyter-book", "myst-nb", "sphinx",
+    "ipywidgets", "openpyxl", "torchinfo", "tqdm", "jupyter-book", "myst-nb", "sphinx",
 )
 
 
 def package_versions(names=PACKAGES) -> dict[str, str | None]:
-    """Installed version of each package, None where it is not installed."""
+    """Installed version of Python and of each package (None where it is not installed)."""
     versions = {"python": platform.python_version()}
     for name in names:
         try:
@@ -32,68 +30,56 @@ def package_versions(names=PACKAGES) -> dict[str, str | None]:
     return versions
 
 
-def cpu_name() -> str:
-    """A human name for this machine's CPU, with its core count."""
-    name = platform.processor() or platform.machine()
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{name} ({os.cpu_count()} cores)"
+    return platform.processor() or platform.machine()
 
 
-def device_name(device: str = "cpu") -> str:
-    """E.g. 'NVIDIA H100 80GB HBM3' or 'AMD EPYC ... (2 cores)'."""
-    if str(device).startswith("cuda"):
-        import torch
-
-        return torch.cuda.get_device_name(torch.device(device))
-    return cpu_name()
-
-
-def git_commit(repo: Path = Path(__file__).resolve().parents[1]) -> str | None:
-    """The commit of the checkout s6lib runs from (with '+dirty' if changed); None outside git."""
-    def run(*args):
-        return subprocess.run(
-            ["git", *args], cwd=repo, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-
-    try:
-        commit = run("rev-parse", "HEAD")
-        return commit + ("+dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def environment(device: str = "cpu") -> dict:
-    """Everything a run record or the status page says about where it ran."""
+def device_name(device) -> str:
+    """E.g. 'NVIDIA H100 80GB HBM3', or the CPU model with its core count."""
     import torch
 
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return f"Apple MPS ({platform.machine()})"
+    return f"{cpu_model()} ({os.cpu_count()} cores)"
+
+
+def run_environment(device) -> dict:
+    """The `environment` of a run record (its schema is in s6lib.records)."""
+    import torch
+    import torchvision
+
+    device = torch.device(device)
     return {
         "device": str(device),
         "device_name": device_name(device),
-        "cuda": torch.version.cuda,
-        "cuda_driver": _cuda_driver() if str(device).startswith("cuda") else None,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
         "platform": platform.platform(),
-        "versions": package_versions(),
-        "git_commit": git_commit(),
-        "date": utc_now(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
     }
 
 
-def _cuda_driver() -> str | None:
+def git_info() -> dict:
+    """The commit of the checkout s6lib runs from, and whether s6lib/ differs from it
+    (changed or untracked files); None for both outside a checkout."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+
     try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=10, check=True,
-        )
-        return out.stdout.strip().splitlines()[0]
-    except (OSError, subprocess.SubprocessError, IndexError):
-        return None
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", "."))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}

@@ -1,0 +1,130 @@
+"""Named training recipes: every hyperparameter of a run, in one place.
+
+A recipe is data (a frozen dataclass); change one with `dataclasses.replace`.
+`seed` is the original assignment's recipe; `fast` is ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Augment:
+    """The seed's training augmentation. Pipeline A applies it with torchvision
+    transforms, pipeline B with per-sample parameters on the device."""
+
+    crop_prob: float = 0.1  # probability of RandomApply(CenterCrop(crop_size)) → Resize(28): a zoom
+    crop_size: int = 22  # px, of the 28×28 image
+    rotation: float = 20.0  # degrees: RandomRotation(±rotation), fill 0
+    affine_degrees: float = 5.0  # degrees: RandomAffine(affine_degrees), a second rotation
+    brightness: float = 0.05  # ColorJitter: factor drawn from [1 - b, 1 + b]
+    contrast: float = 0.05  # ColorJitter: factor drawn from [1 - c, 1 + c]
+    saturation: float = 0.05  # ColorJitter: no effect on 1-channel images (pipeline A only)
+    hue: float = 0.05  # ColorJitter: no effect on 1-channel images (pipeline A only)
+    interpolation: str = "nearest"  # resampling of the rotations: torchvision's default, "nearest" or "bilinear"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    model: str  # a variant name in s6lib.models.VARIANTS
+    optimizer: str  # one of OPTIMIZERS
+    lr: float  # learning rate; the peak of the cycle for "onecycle"
+    momentum: float
+    weight_decay: float  # L2 added to the gradient (SGD's weight_decay)
+    nesterov: bool
+    schedule: str  # one of SCHEDULES: "step" (StepLR, per epoch) or "onecycle" (OneCycleLR, per batch)
+    batch_size: int  # images per training step
+    test_batch_size: int  # images per evaluation batch
+    epochs: int
+    pipeline: str  # one of PIPELINES: "A" torchvision DataLoader, "B" device-resident
+    step_size: int | None = None  # "step": epochs between lr drops
+    gamma: float | None = None  # "step": lr factor at each drop
+    pct_start: float | None = None  # "onecycle": fraction of all steps spent warming up
+    augment: Augment = field(default_factory=Augment)
+
+
+OPTIMIZERS = ("sgd",)
+SCHEDULES = ("step", "onecycle")
+PIPELINES = ("A", "B")
+
+RECIPES: dict[str, Recipe] = {
+    # The original assignment, as published (no seed was set there).
+    "seed": Recipe(
+        name="seed",
+        model="net6",
+        optimizer="sgd",
+        lr=0.01,
+        momentum=0.9,
+        weight_decay=0.0,
+        nesterov=False,
+        schedule="step",
+        step_size=15,
+        gamma=0.1,
+        batch_size=512,
+        test_batch_size=2048,
+        epochs=20,
+        pipeline="A",
+    ),
+    # Ours: one-cycle schedule, lighter dropout, augmentation on the device
+    # (seed 1 on a CPU: 99.49% test accuracy after epoch 15; more seeds still to run).
+    "fast": Recipe(
+        name="fast",
+        model="net6-dropout-0.05",
+        optimizer="sgd",
+        lr=0.05,
+        momentum=0.9,
+        weight_decay=5e-4,
+        nesterov=True,
+        schedule="onecycle",
+        pct_start=0.2,
+        batch_size=128,
+        test_batch_size=2048,
+        epochs=15,
+        pipeline="B",
+    ),
+}
+
+
+class ConfigError(ValueError):
+    """A recipe, override or device that cannot run; the message says what to change."""
+
+
+def get_recipe(name: str) -> Recipe:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ConfigError(f"unknown recipe {name!r}; choose from: {', '.join(RECIPES)}") from None
+
+
+def validate(recipe: Recipe) -> Recipe:
+    """Raise ConfigError naming the first bad field; return the recipe unchanged."""
+    from .models import VARIANTS
+
+    checks = [
+        (recipe.model in VARIANTS, "model", f"choose from: {', '.join(VARIANTS)}"),
+        (recipe.optimizer in OPTIMIZERS, "optimizer", f"choose from: {', '.join(OPTIMIZERS)}"),
+        (recipe.schedule in SCHEDULES, "schedule", f"choose from: {', '.join(SCHEDULES)}"),
+        (recipe.pipeline in PIPELINES, "pipeline", f"choose from: {', '.join(PIPELINES)}"),
+        (recipe.lr > 0, "lr", "must be > 0"),
+        (0 <= recipe.momentum < 1, "momentum", "must be in [0, 1)"),
+        (recipe.weight_decay >= 0, "weight_decay", "must be >= 0"),
+        (not recipe.nesterov or recipe.momentum > 0, "nesterov", "needs momentum > 0"),
+        (recipe.schedule != "step" or (recipe.step_size or 0) >= 1, "step_size", "must be >= 1 for schedule 'step'"),
+        (recipe.schedule != "step" or (recipe.gamma or 0) > 0, "gamma", "must be > 0 for schedule 'step'"),
+        (recipe.schedule != "onecycle" or 0 < (recipe.pct_start or 0) < 1, "pct_start",
+         "must be in (0, 1) for schedule 'onecycle'"),
+        (recipe.batch_size >= 1, "batch_size", "must be >= 1"),
+        (recipe.test_batch_size >= 1, "test_batch_size", "must be >= 1"),
+        (recipe.epochs >= 1, "epochs", "must be >= 1"),
+        (0 <= recipe.augment.crop_prob <= 1, "augment.crop_prob", "must be in [0, 1]"),
+        (0 < recipe.augment.crop_size <= 28, "augment.crop_size", "must be in 1..28"),
+        (recipe.augment.interpolation in ("nearest", "bilinear"), "augment.interpolation",
+         "choose from: nearest, bilinear"),
+    ]
+    for ok, name, rule in checks:
+        if not ok:
+            value = recipe.augment if name.startswith("augment.") else recipe
+            raise ConfigError(f"recipe {recipe.name!r}: {name}={getattr(value, name.split('.')[-1])!r} {rule}")
+    return recipe

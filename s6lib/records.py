@@ -1,0 +1,245 @@
+"""Run records: one JSON file per training run, written atomically, validated on load.
+
+The schema below is the only description of a record; `new_record` makes one,
+`validate` checks one, and SCHEMA_VERSION changes whenever either changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+STATUSES = ("running", "complete", "diverged", "interrupted")
+
+_str_or_none = (str, type(None))
+# field -> allowed JSON types; a nested dict gives the fields of a nested object.
+# float fields accept ints too (JSON does not tell 1 from 1.0); bools are never numbers.
+SCHEMA: dict = {
+    "schema_version": int,
+    "status": str,  # one of STATUSES
+    "message": _str_or_none,  # why a run stopped early, in words
+    "config": {  # everything that decides the numbers
+        "recipe": dict,  # the Recipe as run, overrides applied (s6lib/recipes.py)
+        "seed": int,
+        "limit_train": (int, type(None)),  # first N training images only
+        "limit_test": (int, type(None)),  # first N test images only
+        "dry_run": bool,
+        "num_workers": int,  # pipeline A's DataLoader workers: they change which worker draws which augmentation
+    },
+    "config_fingerprint": str,  # sha256 of the canonical JSON of config
+    "model": {
+        "name": str,  # variant name in s6lib.models.VARIANTS
+        "spec": dict,  # the NetSpec as built
+        "fingerprint": str,  # sha256 of the canonical JSON of spec
+        "parameters": int,  # model.parameters(), all of them
+    },
+    "epochs": list,  # one EPOCH row per finished epoch, in order
+    "diverged_at": (dict, type(None)),  # {"epoch": int, "step": int or None} when the loss went non-finite
+    "misclassified": (list, type(None)),  # test-set indices the final model gets wrong
+    "environment": {
+        "device": str,  # torch device, e.g. "cuda:0", "cpu"
+        "device_name": str,  # GPU name, or CPU model and core count
+        "threads": int,  # torch.get_num_threads()
+        "python": str,
+        "platform": str,
+        "torch": str,
+        "torchvision": str,
+        "cuda": _str_or_none,  # CUDA version torch was built with
+        "cudnn": (int, type(None)),  # only when running on CUDA
+    },
+    "git": {  # None outside a git checkout
+        "commit": _str_or_none,
+        "dirty": (bool, type(None)),  # s6lib/ had changed or untracked files: the code is not the commit's
+    },
+    "started_utc": str,  # ISO 8601
+    "finished_utc": _str_or_none,
+    "seconds": (float, type(None)),  # wall time of the whole run
+}
+EPOCH = {
+    "epoch": int,  # 1-based
+    "lr": float,  # at the start of the epoch
+    "train_loss": float,  # mean NLL over the epoch's (augmented) training batches
+    "train_acc": float,  # percent correct on those batches, in train mode
+    "test_loss": float,  # mean NLL over the test set
+    "test_acc": float,  # percent correct on the test set
+    "seconds": float,  # wall time of the epoch, training and testing
+}
+
+
+class RecordError(ValueError):
+    """A run record that does not follow the schema; the message names the file and the field."""
+
+
+def canonical_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def fingerprint(obj) -> str:
+    """sha256 of the canonical JSON of `obj`: equal configs give equal fingerprints on any machine."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_record(config: dict, model: dict, environment: dict, git: dict) -> dict:
+    """A record for a run that is starting; `model` is {"name", "spec", "parameters"}."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": "running",
+        "message": None,
+        "config": config,
+        "config_fingerprint": fingerprint(config),
+        "model": {**model, "fingerprint": fingerprint(model["spec"])},
+        "epochs": [],
+        "diverged_at": None,
+        "misclassified": None,
+        "environment": environment,
+        "git": git,
+        "started_utc": utc_now(),
+        "finished_utc": None,
+        "seconds": None,
+    }
+
+
+def validate(record, source: str = "<record>") -> dict:
+    """Raise RecordError naming `source` and the first bad field; return the record unchanged."""
+
+    def fail(field: str, problem: str):
+        raise RecordError(f"{source}: field {field!r}: {problem}")
+
+    if not isinstance(record, dict):
+        fail("<top>", f"expected a JSON object, got {type(record).__name__}")
+    if record.get("schema_version") != SCHEMA_VERSION:
+        fail("schema_version", f"is {record.get('schema_version')!r}; this s6lib reads version {SCHEMA_VERSION}")
+    _check_fields(record, SCHEMA, "", fail)
+    for i, row in enumerate(record["epochs"]):
+        if not isinstance(row, dict):
+            fail(f"epochs[{i}]", "expected an object")
+        _check_fields(row, EPOCH, f"epochs[{i}].", fail)
+        if row["epoch"] != i + 1:
+            fail(f"epochs[{i}].epoch", f"is {row['epoch']}, expected {i + 1}")
+        for key in EPOCH:
+            if isinstance(row[key], float) and not math.isfinite(row[key]):
+                fail(f"epochs[{i}].{key}", "is not finite")
+    if record["status"] not in STATUSES:
+        fail("status", f"is {record['status']!r}; expected one of {', '.join(STATUSES)}")
+    if record["config_fingerprint"] != fingerprint(record["config"]):
+        fail("config_fingerprint", "does not match config (the config was changed after the run)")
+    if record["model"]["fingerprint"] != fingerprint(record["model"]["spec"]):
+        fail("model.fingerprint", "does not match model.spec")
+    if record["status"] == "diverged" and record["diverged_at"] is None:
+        fail("diverged_at", "is null, but status is 'diverged'")
+    if record["status"] == "complete":
+        planned = record["config"]["recipe"].get("epochs")
+        if len(record["epochs"]) != planned:
+            fail("epochs", f"has {len(record['epochs'])} rows, but the complete run planned {planned}")
+        if record["finished_utc"] is None:
+            fail("finished_utc", "is null, but status is 'complete'")
+    if record["misclassified"] is not None and not all(type(i) is int for i in record["misclassified"]):
+        fail("misclassified", "must be a list of integers")
+    return record
+
+
+def _check_fields(obj: dict, schema: dict, prefix: str, fail) -> None:
+    missing = [k for k in schema if k not in obj]
+    if missing:
+        fail(prefix + missing[0], "is missing")
+    extra = [k for k in obj if k not in schema]
+    if extra:
+        fail(prefix + extra[0], "is not in the schema")
+    for key, expected in schema.items():
+        value = obj[key]
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                fail(prefix + key, f"expected an object, got {type(value).__name__}")
+            _check_fields(value, expected, f"{prefix}{key}.", fail)
+        elif not _has_type(value, expected):
+            fail(prefix + key, f"expected {_type_names(expected)}, got {type(value).__name__} {value!r:.60}")
+
+
+def _has_type(value, expected) -> bool:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool):
+        return bool in types
+    return isinstance(value, types) or (float in types and isinstance(value, int))
+
+
+def _type_names(expected) -> str:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join("null" if t is type(None) else t.__name__ for t in types)
+
+
+def write_record(record: dict, path: str | Path) -> Path:
+    """Validate, then write atomically: a temp file in the same folder, then os.replace.
+
+    A crash mid-write leaves the previous file (if any) intact and no partial file.
+    """
+    path = Path(path)
+    validate(record, str(path))
+    text = _to_json(record) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+def _to_json(obj, indent: str = "") -> str:
+    """JSON with one line per flat object or list (an epoch row, the misclassified indices)."""
+    nested = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else ()
+    if not any(isinstance(v, (dict, list)) for v in nested):
+        return json.dumps(obj, allow_nan=False)
+    inner = indent + " "
+    if isinstance(obj, dict):
+        lines = [f"{inner}{json.dumps(k)}: {_to_json(v, inner)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(lines) + f"\n{indent}}}"
+    return "[\n" + ",\n".join(inner + _to_json(v, inner) for v in obj) + f"\n{indent}]"
+
+
+def load_record(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RecordError(f"{path}: cannot read a JSON record: {err}") from None
+    return validate(record, str(path))
+
+
+def load_records(folder: str | Path, pattern: str = "*.json") -> list[dict]:
+    """Every record in `folder` (sorted by file name); a malformed one raises RecordError."""
+    return [load_record(p) for p in sorted(Path(folder).glob(pattern))]
+
+
+def epochs_frame(records: list[dict]):
+    """One row per (run, epoch) with the run's recipe, model, seed and device: a pandas DataFrame for plots."""
+    import pandas as pd  # lazy: not needed for training
+
+    rows = [
+        {
+            "recipe": r["config"]["recipe"]["name"],
+            "model": r["model"]["name"],
+            "seed": r["config"]["seed"],
+            "device_name": r["environment"]["device_name"],
+            "status": r["status"],
+            **row,
+        }
+        for r in records
+        for row in r["epochs"]
+    ]
+    return pd.DataFrame(rows, columns=["recipe", "model", "seed", "device_name", "status", *EPOCH])

@@ -1,0 +1,110 @@
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+import torch
+
+from s6lib.__main__ import main
+from s6lib.data import ENV_VAR, RAW_MD5, DataError, prepare_mnist
+from s6lib.records import load_record
+
+
+@pytest.fixture(scope="module")
+def mnist_root():
+    try:
+        return prepare_mnist(download=False)
+    except DataError as err:
+        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
+
+
+def fails(argv, capsys) -> str:
+    """Run the CLI, expect exit status 2, return stderr."""
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_unknown_recipe_lists_the_choices(capsys):
+    err = fails(["train", "--recipe", "turbo"], capsys)
+    assert "'turbo'" in err and "'seed'" in err and "'fast'" in err
+
+
+def test_unknown_device_lists_the_choices(capsys):
+    err = fails(["train", "--device", "tpu", "--dry-run"], capsys)
+    assert "unknown device 'tpu'; choose from: auto, cpu, cuda, cuda:N, mps" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_a_clear_error(capsys):
+    assert "CUDA is not available" in fails(["train", "--device", "cuda", "--dry-run"], capsys)
+
+
+def test_a_bad_learning_rate_is_a_clear_error(capsys):
+    assert "lr=-0.5 must be > 0" in fails(["train", "--lr", "-0.5", "--device", "cpu"], capsys)
+    assert "invalid float value" in fails(["train", "--lr", "fast"], capsys)
+
+
+def test_missing_data_without_network_names_the_setting(capsys, monkeypatch, tmp_path):
+    def refuse(*args, **kwargs):
+        raise urllib.error.URLError("no network in tests")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    err = fails(["train", "--device", "cpu", "--dry-run", "--out", str(tmp_path / "r.json")], capsys)
+    assert f"Set {ENV_VAR} to a folder" in err and "download failed" in err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_corrupt_file_is_an_md5_error(capsys, monkeypatch, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in RAW_MD5:
+        (raw / name).write_bytes(b"\0" * 16)
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    err = fails(["data"], capsys)
+    assert "train-images-idx3-ubyte is corrupt: md5" in err
+
+
+def test_train_dry_run_writes_a_valid_record(mnist_root, capsys, tmp_path):
+    out = tmp_path / "dry.json"
+    assert main(["train", "--recipe", "seed", "--device", "cpu", "--dry-run", "--workers", "0",
+                 "--data-root", str(mnist_root), "--out", str(out)]) == 0
+    assert f"complete: wrote {out}" in capsys.readouterr().out
+    record = load_record(out)
+    assert record["config"]["dry_run"] and record["config"]["recipe"]["epochs"] == 1
+
+
+def test_sweep_writes_one_record_per_model_and_seed_and_resumes(mnist_root, capsys, tmp_path):
+    argv = ["sweep", "--recipe", "fast", "--device", "cpu", "--seeds", "1", "2", "--models", "net6", "net6-no-bn",
+            "--epochs", "1", "--limit-train", "256", "--limit-test", "128", "--out-dir", str(tmp_path)]
+    assert main(argv) == 0
+    names = sorted(os.listdir(tmp_path))
+    assert names == ["fast-net6-no-bn-s1.json", "fast-net6-no-bn-s2.json", "fast-net6-s1.json", "fast-net6-s2.json"]
+    assert load_record(tmp_path / "fast-net6-no-bn-s2.json")["config"]["seed"] == 2
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert capsys.readouterr().out.count("skipped") == 4
+    assert main([*argv, "--seeds", "1", "--models", "net6", "--limit-test", "64"]) == 0  # another config
+    assert "skipped" not in capsys.readouterr().out
+    assert load_record(tmp_path / "fast-net6-s1.json")["config"]["limit_test"] == 64
+
+
+def test_summary_prints_both_tables(capsys):
+    assert main(["summary", "--model", "net6-original"]) == 0
+    out = capsys.readouterr().out
+    assert "17,672 held, 17,022 in layers that run" in out
+    assert "rf" in out and "gap" in out
+
+
+def test_module_entry_point_shows_help_with_defaults():
+    result = subprocess.run([sys.executable, "-m", "s6lib", "train", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "--dry-run" in result.stdout and "(default: seed)" in result.stdout

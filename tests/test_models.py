@@ -1,0 +1,105 @@
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from s6lib.models import (
+    NET6,
+    VARIANTS,
+    build_model,
+    count_parameters,
+    count_used_parameters,
+    get_spec,
+    layer_shapes,
+    parameters_by_layer,
+    summary,
+)
+
+# The seed's table: output of conv1, conv2, pool, conv3, conv4, pool, conv5, AvgPool.
+SEED_SHAPES = [(4, 26, 26), (8, 24, 24), (8, 12, 12), (24, 10, 10), (48, 8, 8), (48, 4, 4), (10, 2, 2), (10, 1, 1)]
+
+
+def test_net6_has_17022_parameters_and_the_seed_shapes():
+    model = build_model("net6")
+    assert count_parameters(model) == 17_022
+    assert [shape for _, shape in layer_shapes(model)] == SEED_SHAPES
+
+
+def test_original_module_holds_17672_but_runs_17022():
+    model = build_model("net6-original")
+    assert count_parameters(model) == 17_672  # + the unused Linear(64, 10): 64 * 10 + 10 = 650
+    assert count_used_parameters(model) == 17_022
+    assert isinstance(model.fc1, nn.Linear) and model.fc1.in_features == 64
+
+
+def test_torchinfo_summary_matches_the_seed_table():
+    table = summary("net6")
+    assert table.total_params == 17_022
+    assert "17,022" in str(table)
+
+
+def test_block_order_is_conv_relu_batchnorm_and_dropout_where_published():
+    kinds = [type(m).__name__ for m in build_model("net6").layers]
+    assert kinds == [
+        "Conv2d", "ReLU", "BatchNorm2d",
+        "Conv2d", "ReLU", "BatchNorm2d", "MaxPool2d",
+        "Conv2d", "ReLU", "BatchNorm2d", "Dropout",
+        "Conv2d", "ReLU", "BatchNorm2d", "MaxPool2d",
+        "Conv2d", "ReLU", "BatchNorm2d", "Dropout",
+        "AvgPool2d",
+    ]  # fmt: skip
+    assert all(m.p == 0.25 for m in build_model("net6").layers if isinstance(m, nn.Dropout))
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_every_variant_builds_and_gives_log_probabilities(name):
+    model = build_model(name).eval()
+    out = model(torch.randn(3, 1, 28, 28))
+    assert out.shape == (3, 10)
+    torch.testing.assert_close(out.exp().sum(1), torch.ones(3))
+    assert count_used_parameters(model) < 20_000
+
+
+def test_ablations_are_one_field_changes_of_net6():
+    assert VARIANTS["net6"] is NET6
+    assert VARIANTS["net6-no-dropout"] == dataclasses.replace(NET6, dropout=0.0)
+    before = [type(m).__name__ for m in build_model("net6-bn-before-relu").layers][:3]
+    assert before == ["Conv2d", "BatchNorm2d", "ReLU"]
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in build_model("net6-no-bn").modules())
+    assert isinstance(build_model("net6-fc-head").layers[-1], nn.Linear)
+    transition = build_model("net6-transition").layers.conv4_1x1
+    assert transition.kernel_size == (1, 1) and transition.out_channels == 16
+
+
+def test_unknown_variant_lists_the_choices():
+    with pytest.raises(ValueError, match="net6-no-dropout"):
+        get_spec("net7")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(channels=(4, 8, 24, 48, 16)), "GAP head needs 10 channels"),
+        (dict(pool_after=(0, 1, 2, 3)), "shrinks below"),
+        (dict(dropout_after=(7,)), "must lie in"),
+        (dict(batchnorm="sometimes"), "choose from"),
+        (dict(dropout=1.0), "dropout"),
+    ],
+)
+def test_impossible_specs_are_refused_with_a_reason(change, message):
+    with pytest.raises(ValueError, match=message):
+        build_model(dataclasses.replace(NET6, **change))
+
+
+def test_layer_shapes_leaves_the_training_mode_alone():
+    model = build_model("net6").train()
+    layer_shapes(model)
+    assert model.training
+
+
+def test_parameters_by_layer_add_up_and_name_the_unused_linear():
+    model = build_model("net6-original")
+    by_layer = parameters_by_layer(model)
+    assert sum(by_layer.values()) == count_parameters(model) == 17_672
+    assert by_layer["conv5"] == 48 * 10 * 3 * 3 + 10 and by_layer["fc1"] == 64 * 10 + 10
