@@ -14,7 +14,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("running", "complete", "diverged", "interrupted")
 
 _str_or_none = (str, type(None))
@@ -41,7 +41,7 @@ SCHEMA: dict = {
     },
     "epochs": list,  # one EPOCH row per finished epoch, in order
     "diverged_at": (dict, type(None)),  # {"epoch": int, "step": int or None} when the loss went non-finite
-    "misclassified": (list, type(None)),  # test-set indices the final model gets wrong
+    "misclassified": (list, type(None)),  # [test index, predicted class] for each test image the final model gets wrong
     "environment": {
         "device": str,  # torch device, e.g. "cuda:0", "cpu"
         "device_name": str,  # GPU name, or CPU model and core count
@@ -143,8 +143,11 @@ def validate(record, source: str = "<record>") -> dict:
             fail("epochs", f"has {len(record['epochs'])} rows, but the complete run planned {planned}")
         if record["finished_utc"] is None:
             fail("finished_utc", "is null, but status is 'complete'")
-    if record["misclassified"] is not None and not all(type(i) is int for i in record["misclassified"]):
-        fail("misclassified", "must be a list of integers")
+    if record["misclassified"] is not None and not all(
+        isinstance(pair, list) and len(pair) == 2 and all(type(v) is int for v in pair) and 0 <= pair[1] < 10
+        for pair in record["misclassified"]
+    ):
+        fail("misclassified", "must be a list of [test index, predicted class] integer pairs")
     return record
 
 

@@ -148,11 +148,14 @@ def test(model: nn.Module, loader, device: torch.device) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def misclassified(model: nn.Module, loader, device: torch.device) -> list[int]:
-    """Positions in the (unshuffled) test loader of the images the model gets wrong."""
+@torch.no_grad()
+def misclassified(model: nn.Module, loader, device: torch.device) -> list[list[int]]:
+    """[position in the (unshuffled) test loader, predicted class] of each image the model gets wrong."""
     model.eval()
-    wrong = [model(x.to(device)).argmax(1) != y.to(device) for x, y in loader]
-    return torch.cat(wrong).nonzero().flatten().tolist()
+    predicted = torch.cat([model(x.to(device)).argmax(1).cpu() for x, _ in loader])
+    labels = torch.cat([y.cpu() for _, y in loader])
+    wrong = (predicted != labels).nonzero().flatten()
+    return torch.stack([wrong, predicted[wrong]], 1).tolist()
 
 
 # --- optimizer and schedule ------------------------------------------------------------

@@ -19,7 +19,7 @@ def make_record(status="complete") -> dict:
         "torch": "2", "torchvision": "0", "cuda": None, "cudnn": None,
     }  # fmt: skip
     record = new_record(config, model, environment, {"commit": None, "dirty": None})
-    record.update(status=status, epochs=[dict(ROW)], misclassified=[3, 7], finished_utc=records.utc_now(), seconds=3.3)
+    record.update(status=status, epochs=[dict(ROW)], misclassified=[[3, 5], [7, 1]], finished_utc=records.utc_now(), seconds=3.3)
     return record
 
 
@@ -49,7 +49,7 @@ def broken(change):
         (lambda r: r.pop("seconds"), "seconds", "is missing"),
         (lambda r: r.update(extra=1), "extra", "not in the schema"),
         (lambda r: r.update(status="done"), "status", "expected one of"),
-        (lambda r: r.update(schema_version=99), "schema_version", "reads version 1"),
+        (lambda r: r.update(schema_version=99), "schema_version", f"reads version {records.SCHEMA_VERSION}"),
         (lambda r: r["epochs"][0].update(test_acc="97%"), "epochs[0].test_acc", "expected float"),
         (lambda r: r["epochs"][0].update(epoch=2), "epochs[0].epoch", "expected 1"),
         (lambda r: r["epochs"][0].update(test_loss=float("nan")), "epochs[0].test_loss", "not finite"),
@@ -59,7 +59,7 @@ def broken(change):
         (lambda r: r["config"].update(seed="2"), "config.seed", "expected int"),
         (lambda r: r.update(epochs=[]), "epochs", "planned 1"),
         (lambda r: r.update(status="diverged"), "diverged_at", "is null"),
-        (lambda r: r.update(misclassified=[1.5]), "misclassified", "integers"),
+        (lambda r: r.update(misclassified=[[1, 12]]), "misclassified", "pairs"),
     ],
 )
 def test_malformed_records_are_refused_naming_file_and_field(change, field, problem, tmp_path):

@@ -61,7 +61,7 @@ def test_a_run_writes_a_valid_record_with_its_history(mnist_root, tmp_path):
     assert [row["lr"] for row in record["epochs"]] == pytest.approx([0.01, 0.001])  # StepLR, per epoch
     assert record["model"]["parameters"] == 17_022
     assert record["config"]["seed"] == 3 and record["config"]["limit_train"] == 256
-    assert all(0 <= i < 256 for i in record["misclassified"])
+    assert all(0 <= i < 256 and 0 <= p < 10 for i, p in record["misclassified"])
     assert record["environment"]["torch"] == torch.__version__
 
 
