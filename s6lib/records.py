@@ -14,7 +14,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("running", "complete", "diverged", "interrupted")
 
 _str_or_none = (str, type(None))
@@ -89,7 +89,7 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def new_record(config: dict, model: dict, environment: dict, git: dict) -> dict:
+def new_record(config: dict, model: dict, environment: dict, git: dict, engine: dict) -> dict:
     """A record for a run that is starting; `model` is {"name", "spec", "parameters"}."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -102,6 +102,7 @@ def new_record(config: dict, model: dict, environment: dict, git: dict) -> dict:
         "diverged_at": None,
         "misclassified": None,
         "environment": environment,
+        "engine": engine,
         "git": git,
         "started_utc": utc_now(),
         "finished_utc": None,

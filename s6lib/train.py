@@ -31,6 +31,10 @@ DRY_RUN_BATCHES = 2  # training batches of a --dry-run (one test batch)
 WORKERS = 2  # pipeline A's DataLoader processes (Colab and this CI machine have 2 CPU cores)
 
 
+# The plain PyTorch step, as a run record's `engine` describes it.
+EAGER_ENGINE = {"step": "eager", "precision": "float32", "fallback": None, "capture_seconds": None}
+
+
 class Diverged(RuntimeError):
     """The training loss went non-finite; `step` is the 0-based step within the epoch."""
 
@@ -230,6 +234,7 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
         {"name": recipe.model, "spec": spec_to_dict(spec), "parameters": count_parameters(model)},
         run_environment(device),
         git_info(),
+        EAGER_ENGINE,
     )
     log(f"{recipe.name}: {recipe.model} ({record['model']['parameters']:,} parameters), seed {seed}, "
         f"{record['environment']['device_name']}, pipeline {recipe.pipeline}, "
