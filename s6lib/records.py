@@ -53,6 +53,12 @@ SCHEMA: dict = {
         "cuda": _str_or_none,  # CUDA version torch was built with
         "cudnn": (int, type(None)),  # only when running on CUDA
     },
+    "engine": {  # how the training step ran
+        "step": str,  # "eager", or "cuda-graph" (the whole step captured once, replayed)
+        "precision": str,  # "float32", or "bf16-autocast"
+        "fallback": _str_or_none,  # why the fast path was not used where the recipe allowed it
+        "capture_seconds": (float, type(None)),  # graph capture + warm-up, not counted in epoch times
+    },
     "git": {  # None outside a git checkout
         "commit": _str_or_none,
         "dirty": (bool, type(None)),  # s6lib/ had changed or untracked files: the code is not the commit's
