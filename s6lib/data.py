@@ -166,7 +166,11 @@ def mnist_tensors(train: bool, root: str | Path | None = None, limit: int | None
 # --- Pipeline A: the seed's torchvision transforms ---------------------------------
 
 
-def train_transform(aug: Augment) -> transforms.Compose:
+def _to_tensor(normalize: bool) -> list:
+    return [transforms.ToTensor()] + ([transforms.Normalize((MEAN,), (STD,))] if normalize else [])
+
+
+def train_transform(aug: Augment, normalize: bool = True) -> transforms.Compose:
     """The seed's training transforms, in its order."""
     resample = transforms.InterpolationMode(aug.interpolation)
     return transforms.Compose(
@@ -176,21 +180,20 @@ def train_transform(aug: Augment) -> transforms.Compose:
             transforms.RandomRotation((-aug.rotation, aug.rotation), interpolation=resample, fill=0),
             transforms.ColorJitter(aug.brightness, aug.contrast, aug.saturation, aug.hue),
             transforms.RandomAffine(aug.affine_degrees, interpolation=resample),
-            transforms.ToTensor(),
-            transforms.Normalize((MEAN,), (STD,)),
+            *_to_tensor(normalize),
         ]
     )
 
 
-def test_transform() -> transforms.Compose:
-    return transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
+def test_transform(normalize: bool = True) -> transforms.Compose:
+    return transforms.Compose(_to_tensor(normalize))
 
 
 def dataloaders(recipe: Recipe, *, root=None, device: torch.device, seed: int,
                 limit_train: int | None = None, limit_test: int | None = None, num_workers: int = 0):
     """Pipeline A: (train, test) DataLoaders over the first `limit_*` images."""
-    train_set = _first(mnist(True, root, train_transform(recipe.augment)), limit_train)
-    test_set = _first(mnist(False, root, test_transform()), limit_test)
+    train_set = _first(mnist(True, root, train_transform(recipe.augment, recipe.normalize)), limit_train)
+    test_set = _first(mnist(False, root, test_transform(recipe.normalize)), limit_test)
     common = dict(num_workers=num_workers, pin_memory=device.type == "cuda", persistent_workers=num_workers > 0)
     shuffle = torch.Generator().manual_seed(seed)  # also seeds the workers' augmentation
     return (
@@ -259,8 +262,10 @@ class DeviceLoader:
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *, device: torch.device,
-                 augment: Augment | None = None, shuffle: bool = False, drop_last: bool = False, seed: int = 0):
+                 augment: Augment | None = None, shuffle: bool = False, drop_last: bool = False, seed: int = 0,
+                 normalize: bool = True):
         self.images = images.to(device)
+        self.normalize = normalize
         self.labels = labels.to(device)
         self.batch_size = batch_size
         self.augment = augment
@@ -282,7 +287,7 @@ class DeviceLoader:
             if self.augment is not None:
                 params = sample_augment(len(x), self.augment, self.generator)
                 x = apply_augment(x, params, self.augment.interpolation)
-            yield normalize(x), self.labels[index]
+            yield (normalize(x) if self.normalize else x), self.labels[index]
 
 
 def device_loaders(recipe: Recipe, *, root=None, device: torch.device, seed: int,
@@ -290,8 +295,9 @@ def device_loaders(recipe: Recipe, *, root=None, device: torch.device, seed: int
     """Pipeline B: (train, test) DeviceLoaders over the first `limit_*` images."""
     return (
         DeviceLoader(*mnist_tensors(True, root, limit_train), recipe.batch_size, device=device,
-                     augment=recipe.augment, shuffle=True, drop_last=True, seed=seed),
-        DeviceLoader(*mnist_tensors(False, root, limit_test), recipe.test_batch_size, device=device),
+                     augment=recipe.augment, shuffle=True, drop_last=True, seed=seed, normalize=recipe.normalize),
+        DeviceLoader(*mnist_tensors(False, root, limit_test), recipe.test_batch_size, device=device,
+                     normalize=recipe.normalize),
     )
 
 

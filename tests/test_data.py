@@ -21,6 +21,7 @@ from s6lib.data import (
     normalize,
     prepare_mnist,
     sample_augment,
+    mnist_tensors,
     train_transform,
 )
 from s6lib.recipes import RECIPES, Augment
@@ -207,3 +208,11 @@ def test_test_loaders_of_both_pipelines_give_the_same_batches(mnist_root):
     assert xa.shape == xb.shape == (300, 1, 28, 28)
     assert torch.equal(ya, yb)
     torch.testing.assert_close(xa, xb)
+
+
+def test_normalize_off_keeps_pixels_in_0_1_in_both_pipelines():
+    images, labels = mnist_tensors(False, limit=64)
+    x, _ = next(iter(DeviceLoader(images, labels, 64, device=torch.device("cpu"), normalize=False)))
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert data.test_transform(normalize=False)(images[0, 0].numpy()).max() <= 1.0
+    assert data.test_transform()(images[0, 0].numpy()).max() > 1.0  # normalized: (1 - 0.1307) / 0.3081
