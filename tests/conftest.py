@@ -39,6 +39,19 @@ def build_book(source: Path, out: Path | None = None) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """MNIST's root, prepared offline. Skipped where the data is absent, but never in CI."""
+    from s6lib.data import ENV_VAR, DataError, prepare_mnist
+
+    try:
+        return prepare_mnist(download=False)
+    except DataError as err:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have MNIST (set {ENV_VAR}): {err}")
+        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
+
+
+@pytest.fixture(scope="session")
 def built_site() -> Path:
     """The built book: built once per test session (S6_REUSE_BUILD=1 reuses an existing one)."""
     if not (os.environ.get("S6_REUSE_BUILD") == "1" and (HTML / "index.html").exists()):

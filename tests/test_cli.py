@@ -8,16 +8,8 @@ import pytest
 import torch
 
 from s6lib.__main__ import main
-from s6lib.data import ENV_VAR, RAW_MD5, DataError, prepare_mnist
+from s6lib.data import ENV_VAR, RAW_MD5
 from s6lib.records import load_record
-
-
-@pytest.fixture(scope="module")
-def mnist_root():
-    try:
-        return prepare_mnist(download=False)
-    except DataError as err:
-        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
 
 
 def fails(argv, capsys) -> str:

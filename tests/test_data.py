@@ -29,14 +29,6 @@ from s6lib.recipes import RECIPES, Augment
 LOW, HIGH = (0 - MEAN) / STD, (1 - MEAN) / STD  # a normalized black and white pixel
 
 
-@pytest.fixture(scope="module")
-def mnist_root():
-    try:
-        return prepare_mnist(download=False)
-    except DataError as err:
-        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
-
-
 @pytest.fixture
 def no_network(monkeypatch):
     def refuse(*args, **kwargs):

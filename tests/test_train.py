@@ -5,20 +5,12 @@ import pytest
 import torch
 
 from s6lib import provenance, train
-from s6lib.data import ENV_VAR, DataError, device_loaders, prepare_mnist
+from s6lib.data import device_loaders
 from s6lib.models import build_model
 from s6lib.recipes import RECIPES, ConfigError
 from s6lib.records import load_record
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(scope="module")
-def mnist_root():
-    try:
-        return prepare_mnist(download=False)
-    except DataError as err:
-        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
 
 
 def small_run(recipe_name, mnist_root, tmp_path=None, **changes):
