@@ -100,3 +100,16 @@ def test_module_entry_point_shows_help_with_defaults():
     result = subprocess.run([sys.executable, "-m", "s6lib", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "--dry-run" in result.stdout and "(default: seed)" in result.stdout
+
+
+def test_one_full_epoch_of_the_seed_recipe_from_the_command_line(mnist_root, tmp_path):
+    """The engine's acceptance command, as a user types it: all 60,000 images, one epoch, on the CPU."""
+    out = tmp_path / "seed-1epoch.json"
+    result = subprocess.run([sys.executable, "-m", "s6lib", "train", "--recipe", "seed", "--epochs", "1",
+                             "--device", "cpu", "--no-progress", "--out", str(out)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = load_record(out)
+    assert record["status"] == "complete" and len(record["epochs"]) == 1
+    assert record["config"]["limit_train"] is None and record["config"]["recipe"]["name"] == "seed"
+    assert record["epochs"][0]["test_acc"] > 95.0  # the original's first epoch: 97.32%
