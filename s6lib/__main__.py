@@ -1,9 +1,13 @@
-"""Command line: `python -m s6lib {train,sweep,summary,data} ...` (installed as `s6`).
+"""Command line: `python -m s6lib {train,sweep,bench,summary,data} ...` (installed as `s6`).
 
 Examples:
   python -m s6lib train --recipe seed --seed 1 --device cuda --out runs/seed-s1.json
   python -m s6lib train --recipe fast --dry-run
   python -m s6lib sweep --recipe fast --seeds 1 2 3 --models net6 net6-no-dropout --out-dir runs/sweep
+  python -m s6lib sweep --plan ablations --device cuda          # the plan's missing runs -> book/runs/gpu/
+  python -m s6lib sweep --plan ablations --list --out-dir book/runs/gpu
+  python -m s6lib bench --epochs 20 --device cuda --out-dir book/runs/bench
+  python -m s6lib bench --epochs 1 --limit-train 2048 --device cpu
   python -m s6lib summary --model net6
   python -m s6lib data
 """
@@ -16,10 +20,11 @@ import sys
 from pathlib import Path
 
 from .data import ENV_VAR, DataError
+from .experiments import PLANS
 from .models import VARIANTS
 from .recipes import RECIPES, ConfigError, get_recipe
 from .records import RecordError
-from .train import WORKERS
+from .train import ENGINES, WORKERS
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
 DATA_ROOT_HELP = f"MNIST folder, torchvision layout (default: ${ENV_VAR} or ~/.cache/s6lib/data)"
@@ -61,12 +66,39 @@ def _parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="train a recipe over several seeds and models into a folder of records",
                                 formatter_class=formatter)
     _run_options(sweep)
-    sweep.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds to run")
+    sweep.add_argument("--seeds", type=int, nargs="+", default=None,
+                       help="seeds to run (default: 1 2 3; with --plan, the plan's seeds, which this filters)")
     sweep.add_argument("--models", nargs="+", default=None, metavar="MODEL",
                        help=f"model variants to run (default: the recipe's); choose from: {', '.join(VARIANTS)}")
-    sweep.add_argument("--out-dir", type=Path, default=Path("runs/sweep"), help="folder for the records")
+    sweep.add_argument("--out-dir", type=Path, default=None,
+                       help="folder for the records (default: runs/sweep; with --plan, book/runs/<gpu or cpu>, "
+                            "by the device)")
     sweep.add_argument("--force", action="store_true", help="rerun runs that already have a finished record")
-    sweep.set_defaults(command=_sweep)
+    sweep.add_argument("--plan", default=None, choices=list(PLANS),
+                       help="run a plan of s6lib/experiments.py (its recipes, models and seeds) instead of "
+                            "--recipe/--models: each run whose record is missing or has another config")
+    sweep.add_argument("--only", nargs="+", default=None, metavar="EXPERIMENT",
+                       help="with --plan: only these experiments")
+    sweep.add_argument("--list", action="store_true",
+                       help="with --plan: list the plan's runs and the state of their records; train nothing")
+    sweep.set_defaults(command=_sweep, recipe=None)  # recipe None: "seed", or the plan's with --plan
+
+    bench = commands.add_parser("bench", help="time Net6's epochs with each pipeline and engine, side by side; "
+                                "write a benchmark record", formatter_class=formatter)
+    bench.add_argument("--recipe", default="seed", choices=list(RECIPES), help="recipe every configuration trains")
+    bench.add_argument("--epochs", type=int, default=20, help="timed epochs per configuration (pipeline A: at most 5)")
+    bench.add_argument("--warmup", type=int, default=1, help="untimed epochs before the timed ones")
+    bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    bench.add_argument("--workers-max", default="auto",
+                       help="DataLoader workers of the 'all workers' configuration: auto (the CPUs here) or N")
+    bench.add_argument("--engine", default="auto", choices=ENGINES, help="engine of the fast-path configuration")
+    bench.add_argument("--seed", type=int, default=1, help="seed of every configuration's run")
+    bench.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
+    bench.add_argument("--limit-train", type=int, default=None, metavar="N", help="train on the first N images only")
+    bench.add_argument("--limit-test", type=int, default=None, metavar="N", help="test on the first N images only")
+    bench.add_argument("--out-dir", type=Path, default=Path("runs/bench"),
+                       help="folder for the record, named after the device")
+    bench.set_defaults(command=_bench)
 
     summary = commands.add_parser("summary", help="print a model's torchinfo table and receptive-field table",
                                   formatter_class=formatter)
@@ -94,6 +126,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit-test", type=int, default=None, metavar="N", help="test on the first N images only")
     parser.add_argument("--dry-run", action="store_true", help="one epoch of a few batches, to check that it all runs")
     parser.add_argument("--workers", type=int, default=WORKERS, help="DataLoader worker processes (pipeline A)")
+    parser.add_argument("--engine", default="auto", choices=ENGINES,
+                        help="training step: auto (a CUDA graph for pipeline B on CUDA, else eager), eager or graph")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bars (default: only at a terminal and not in CI)")
@@ -101,7 +135,33 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 def _recipe(args: argparse.Namespace):
     overrides = {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "model": args.model}
-    return dataclasses.replace(get_recipe(args.recipe), **{k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(get_recipe(args.recipe or "seed"), **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _plan_runs(args: argparse.Namespace) -> tuple[list[tuple], Path]:
+    """(recipe, seed, out) of each run of --plan, seed by seed (a stopped sweep leaves whole seeds), and
+    the out-dir."""
+    from .experiments import RUNS_DIR, device_class, planned_runs
+    from .train import resolve_device
+
+    given = [flag for flag, value in (("--epochs", args.epochs), ("--lr", args.lr), ("--batch-size", args.batch_size),
+                                      ("--model", args.model), ("--models", args.models),
+                                      ("--recipe", args.recipe)) if value]
+    if given:
+        raise ConfigError(f"{given[0]} cannot be combined with --plan: a plan fixes its recipes and models "
+                          "(s6lib/experiments.py)")
+    out_dir = args.out_dir
+    if out_dir is None:
+        out_dir = RUNS_DIR / device_class(str(resolve_device(args.device)))
+    runs = planned_runs(args.plan, only=args.only, seeds=args.seeds)
+    runs.sort(key=lambda run: run.seed)
+    changed = [flag for flag, on in (("--limit-train", args.limit_train is not None),
+                                     ("--limit-test", args.limit_test is not None), ("--dry-run", args.dry_run),
+                                     ("--workers", args.workers != WORKERS)) if on]
+    if changed:
+        print(f"note: with {', '.join(changed)} these runs differ from the plan's: the book ignores their records "
+              "and the tests call them stale (fine for a try-out outside book/runs)", file=sys.stderr)
+    return [(run.recipe, run.seed, out_dir / run.path) for run in runs], out_dir
 
 
 def _run(args: argparse.Namespace, recipe, seed: int, out: Path) -> dict:
@@ -117,7 +177,7 @@ def _run(args: argparse.Namespace, recipe, seed: int, out: Path) -> dict:
         raise ConfigError(f"--workers {args.workers}: must be >= 0")
     record = run(recipe, seed=seed, device=args.device, data_root=args.data_root, out=out,
                  limit_train=args.limit_train, limit_test=args.limit_test, dry_run=args.dry_run,
-                 num_workers=args.workers, progress=args.progress)
+                 num_workers=args.workers, engine=args.engine, progress=args.progress)
     print(f"{record['status']}: wrote {out}")
     return record
 
@@ -136,11 +196,20 @@ def _sweep(args: argparse.Namespace) -> int:
     from .records import load_record
     from .train import run_config
 
-    base = _recipe(args)
-    runs = [(dataclasses.replace(base, model=m), s) for m in (args.models or [base.model]) for s in args.seeds]
+    if args.plan is not None:
+        runs, out_dir = _plan_runs(args)
+    else:
+        if args.only or args.list:
+            raise ConfigError("--only and --list need --plan")
+        base = _recipe(args)
+        out_dir = args.out_dir or Path("runs/sweep")
+        runs = [(r, s, out_dir / _default_name(r, s))
+                for r in (dataclasses.replace(base, model=m) for m in (args.models or [base.model]))
+                for s in (args.seeds or [1, 2, 3])]
+    if args.list:
+        return _list_plan(args, runs, out_dir)
     diverged = 0
-    for i, (recipe, seed) in enumerate(runs, 1):
-        out = args.out_dir / _default_name(recipe, seed)
+    for i, (recipe, seed, out) in enumerate(runs, 1):
         config = run_config(recipe, seed=seed, limit_train=args.limit_train, limit_test=args.limit_test,
                             dry_run=args.dry_run, num_workers=args.workers)
         old = load_record(out) if out.exists() and not args.force else None
@@ -150,6 +219,42 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"[{i}/{len(runs)}] {recipe.name} {recipe.model} seed {seed}")
         diverged += _run(args, recipe, seed, out)["status"] == "diverged"
     return EXIT_DIVERGED if diverged else 0
+
+
+def _list_plan(args: argparse.Namespace, runs: list[tuple], out_dir: Path) -> int:
+    """Print each planned run and the state of its record in out_dir; train nothing."""
+    from .records import fingerprint, load_record
+    from .train import run_config
+
+    missing = 0
+    for recipe, seed, out in runs:
+        config = run_config(recipe, seed=seed, limit_train=args.limit_train, limit_test=args.limit_test,
+                            dry_run=args.dry_run, num_workers=args.workers)
+        if not out.exists():
+            state = "missing"
+        else:
+            old = load_record(out)
+            state = old["status"] if old["config_fingerprint"] == fingerprint(config) else "stale (another config)"
+        missing += state != "complete"
+        print(f"{out}  {recipe.model}  {state}")
+    print(f"{len(runs) - missing} of {len(runs)} runs of plan {args.plan!r} complete in {out_dir}; {missing} to run")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import bench, file_name, table
+    from .records import write_bench_record
+
+    if args.workers_max != "auto" and not args.workers_max.isdigit():
+        raise ConfigError(f"--workers-max {args.workers_max!r}: auto or a number >= 0")
+    record = bench(get_recipe(args.recipe), epochs=args.epochs, warmup=args.warmup, device=args.device,
+                   workers_max=None if args.workers_max == "auto" else int(args.workers_max), engine=args.engine,
+                   seed=args.seed, data_root=args.data_root, limit_train=args.limit_train,
+                   limit_test=args.limit_test)
+    out = write_bench_record(record, args.out_dir / file_name(record["environment"]["device_name"]))
+    print(table(record))
+    print(f"wrote {out}")
+    return 0
 
 
 def _summary(args: argparse.Namespace) -> int:

@@ -278,16 +278,23 @@ class DeviceLoader:
         return n // b if self.drop_last else -(-n // b)
 
     def __iter__(self):
-        n, device = len(self.labels), self.labels.device
-        order = torch.randperm(n, generator=self.generator, device=device) if self.shuffle else None
+        order = self.permutation() if self.shuffle else None
         for i in range(len(self)):
             batch = slice(i * self.batch_size, (i + 1) * self.batch_size)
-            index = order[batch] if order is not None else batch
-            x = self.images[index].float().div_(255)
-            if self.augment is not None:
-                params = sample_augment(len(x), self.augment, self.generator)
-                x = apply_augment(x, params, self.augment.interpolation)
-            yield (normalize(x) if self.normalize else x), self.labels[index]
+            yield self.batch(order[batch] if order is not None else batch)
+
+    def permutation(self) -> torch.Tensor:
+        """A new random order of all images: one epoch's."""
+        return torch.randperm(len(self.labels), generator=self.generator, device=self.labels.device)
+
+    def batch(self, index) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, labels) of the images at `index` (a slice or a tensor of indices), augmented
+        and normalized. No host sync, so a CUDA graph can hold it (s6lib.fast)."""
+        x = self.images[index].float().div_(255)
+        if self.augment is not None:
+            params = sample_augment(len(x), self.augment, self.generator)
+            x = apply_augment(x, params, self.augment.interpolation)
+        return (normalize(x) if self.normalize else x), self.labels[index]
 
 
 def device_loaders(recipe: Recipe, *, root=None, device: torch.device, seed: int,

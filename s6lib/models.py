@@ -59,6 +59,42 @@ VARIANTS: dict[str, NetSpec] = {
     ),
 }
 
+# Ablations of the fast recipe's model, "net6-dropout-0.05" (NET6_D05): one change each
+# (s6lib/experiments.py says which question each answers).
+NET6_D05 = VARIANTS["net6-dropout-0.05"]
+VARIANTS.update({
+    # number of conv blocks: drop the 24-channel block / add a 16-channel one
+    "net6-d05-convs-4": dataclasses.replace(NET6_D05, channels=(4, 8, 48, 10), pool_after=(1, 2), dropout_after=(2, 3)),
+    "net6-d05-convs-6": dataclasses.replace(
+        NET6_D05, channels=(4, 8, 16, 24, 48, 10), pool_after=(1, 4), dropout_after=(3, 5)
+    ),
+    # max-pool placement (and with it, the receptive field of the last conv)
+    "net6-d05-pool-early": dataclasses.replace(NET6_D05, pool_after=(0, 3)),
+    "net6-d05-pool-once": dataclasses.replace(NET6_D05, pool_after=(1,)),
+    "net6-d05-pool-none": dataclasses.replace(NET6_D05, pool_after=()),
+    # dropout rate
+    "net6-dropout-0.1": dataclasses.replace(NET6, dropout=0.1),
+    # the head
+    "net6-d05-fc-head": dataclasses.replace(NET6_D05, head="fc"),
+    # channel widths
+    "net6-d05-narrow": dataclasses.replace(NET6_D05, channels=(4, 8, 16, 32, 10)),
+    "net6-d05-wide": dataclasses.replace(NET6_D05, channels=(8, 16, 24, 48, 10)),
+    # 1×1 convolutions: one that squeezes channels mid-network, and a transition (max-pool → 1×1)
+    "net6-d05-conv1x1": dataclasses.replace(NET6_D05, transitions=((2, 16),)),
+    "net6-d05-transition": dataclasses.replace(NET6_D05, transitions=((3, 16),)),
+    # BatchNorm position
+    "net6-d05-bn-before-relu": dataclasses.replace(NET6_D05, batchnorm="before_relu"),
+    "net6-d05-no-bn": dataclasses.replace(NET6_D05, batchnorm="none"),
+    # Under 8,000 parameters (the "going further" chapter): three shapes
+    "small-net6": dataclasses.replace(NET6_D05, channels=(8, 12, 16, 20, 10)),  # Net6's shape, narrower
+    "small-squeeze": dataclasses.replace(  # expand to 20, squeeze to 10 with a transition, six 3×3 blocks
+        NET6_D05, channels=(10, 10, 20, 10, 20, 10), pool_after=(2,), dropout_after=(3, 5), transitions=((2, 10),)
+    ),
+    "small-deep": dataclasses.replace(  # pool early, 1×1 back to 8 channels, then four 3×3 blocks
+        NET6_D05, channels=(8, 16, 12, 16, 16, 10), pool_after=(1,), dropout_after=(3, 5), transitions=((1, 8),)
+    ),
+})
+
 
 def get_spec(name: str) -> NetSpec:
     try:

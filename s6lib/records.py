@@ -2,6 +2,7 @@
 
 The schema below is the only description of a record; `new_record` makes one,
 `validate` checks one, and SCHEMA_VERSION changes whenever either changes.
+Benchmark records (s6lib.bench) have their own schema, BENCH_SCHEMA, and version.
 """
 
 from __future__ import annotations
@@ -78,8 +79,42 @@ EPOCH = {
 }
 
 
+# A benchmark record: one `python -m s6lib bench` on one machine (s6lib.bench).
+BENCH_SCHEMA_VERSION = 1
+BENCH_SCHEMA: dict = {
+    "schema_version": int,  # BENCH_SCHEMA_VERSION
+    "kind": str,  # "bench": tells a benchmark record from a run record
+    "recipe": dict,  # the Recipe every configuration trains, with the configuration's pipeline
+    "seed": int,
+    "warmup_epochs": int,  # epochs each configuration trains before the timed ones
+    "epochs": int,  # timed epochs asked for; a configuration may time fewer (its max_epochs)
+    "limit_train": (int, type(None)),  # first N training images only
+    "limit_test": (int, type(None)),  # first N test images only
+    "workers_max": int,  # DataLoader workers of the "all workers" configuration
+    "startup_seconds": float,  # first use of the device (the CUDA context), before any configuration
+    "configs": list,  # one BENCH_CONFIG row per configuration, in the order run
+    "environment": SCHEMA["environment"],
+    "git": SCHEMA["git"],
+    "started_utc": str,  # ISO 8601
+    "finished_utc": str,
+    "seconds": float,  # wall time of the whole benchmark
+}
+BENCH_CONFIG = {
+    "name": str,
+    "pipeline": str,  # "A" or "B"
+    "workers": int,  # pipeline A's DataLoader workers (0 for pipeline B)
+    "engine": SCHEMA["engine"],  # as the configuration's run recorded it (capture seconds, fallback)
+    "epoch_seconds": list,  # each timed epoch, training and test evaluation
+    "seconds_per_epoch": float,  # mean of epoch_seconds
+    "seconds_20_epochs": float,  # 20 * seconds_per_epoch
+    "measured_20_epochs": (float, type(None)),  # sum of epoch_seconds when 20 epochs were timed
+    "speedup": dict,  # reference configuration -> its seconds_per_epoch / this one's
+    "test_acc": float,  # percent correct on the test set after the last epoch: it did learn
+}
+
+
 class RecordError(ValueError):
-    """A run record that does not follow the schema; the message names the file and the field."""
+    """A run or benchmark record that does not follow its schema; the message names the file and the field."""
 
 
 def canonical_json(obj) -> str:
@@ -158,6 +193,28 @@ def validate(record, source: str = "<record>") -> dict:
     return record
 
 
+def validate_bench(record, source: str = "<bench record>") -> dict:
+    """Raise RecordError naming `source` and the first bad field; return the benchmark record unchanged."""
+
+    def fail(field: str, problem: str):
+        raise RecordError(f"{source}: field {field!r}: {problem}")
+
+    if not isinstance(record, dict):
+        fail("<top>", f"expected a JSON object, got {type(record).__name__}")
+    if record.get("kind") != "bench" or record.get("schema_version") != BENCH_SCHEMA_VERSION:
+        fail("schema_version", f"is {record.get('kind')!r} version {record.get('schema_version')!r}; "
+                               f"this s6lib reads 'bench' version {BENCH_SCHEMA_VERSION}")
+    _check_fields(record, BENCH_SCHEMA, "", fail)
+    for i, row in enumerate(record["configs"]):
+        if not isinstance(row, dict):
+            fail(f"configs[{i}]", "expected an object")
+        _check_fields(row, BENCH_CONFIG, f"configs[{i}].", fail)
+        numbers = [*row["epoch_seconds"], *row["speedup"].values(), row["seconds_per_epoch"]]
+        if not row["epoch_seconds"] or not all(_has_type(v, float) and math.isfinite(v) and v >= 0 for v in numbers):
+            fail(f"configs[{i}]", "epoch_seconds and speedup must be finite numbers >= 0, at least one epoch")
+    return record
+
+
 def _check_fields(obj: dict, schema: dict, prefix: str, fail) -> None:
     missing = [k for k in schema if k not in obj]
     if missing:
@@ -194,7 +251,17 @@ def write_record(record: dict, path: str | Path) -> Path:
     """
     path = Path(path)
     validate(record, str(path))
-    text = _to_json(record) + "\n"
+    return _write_atomic(_to_json(record) + "\n", path)
+
+
+def write_bench_record(record: dict, path: str | Path) -> Path:
+    """Validate a benchmark record, then write it atomically (as `write_record`)."""
+    path = Path(path)
+    validate_bench(record, str(path))
+    return _write_atomic(_to_json(record) + "\n", path)
+
+
+def _write_atomic(text: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -223,12 +290,18 @@ def _to_json(obj, indent: str = "") -> str:
 
 
 def load_record(path: str | Path) -> dict:
-    path = Path(path)
+    return validate(_read_json(path), str(path))
+
+
+def load_bench_record(path: str | Path) -> dict:
+    return validate_bench(_read_json(path), str(path))
+
+
+def _read_json(path: str | Path):
     try:
-        record = json.loads(path.read_text())
+        return json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise RecordError(f"{path}: cannot read a JSON record: {err}") from None
-    return validate(record, str(path))
 
 
 def load_records(folder: str | Path, pattern: str = "*.json") -> list[dict]:

@@ -2,17 +2,20 @@
 
 The training step keeps its numbers on the device (loss sum, correct count,
 first non-finite step) and the host reads them once per epoch, so the step has
-no host sync and can later be captured in a CUDA graph.
+no host sync. On CUDA, pipeline B's whole step runs as one captured CUDA graph
+(s6lib.fast); `select_engine` decides, and the run record's `engine` says which ran.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import random
 import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,8 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 DRY_RUN_BATCHES = 2  # training batches of a --dry-run (one test batch)
 WORKERS = 2  # pipeline A's DataLoader processes (Colab and this CI machine have 2 CPU cores)
 
+
+ENGINES = ("auto", "eager", "graph")  # "auto": the CUDA-graph step wherever it can run, else eager
 
 # The plain PyTorch step, as a run record's `engine` describes it.
 EAGER_ENGINE = {"step": "eager", "precision": "float32", "fallback": None, "capture_seconds": None}
@@ -85,11 +90,16 @@ class Metrics:
     """Sums of one epoch kept on the device; `read` is the one host sync."""
 
     def __init__(self, device: torch.device):
-        self.loss_sum = torch.zeros((), device=device)
-        self.correct = torch.zeros((), dtype=torch.long, device=device)
-        self.count = torch.zeros((), dtype=torch.long, device=device)
-        self.steps = torch.zeros((), dtype=torch.long, device=device)
-        self.first_bad_step = torch.full((), -1, dtype=torch.long, device=device)
+        self.loss_sum = torch.empty((), device=device)
+        self.correct, self.count, self.steps, self.first_bad_step = (
+            torch.empty((), dtype=torch.long, device=device) for _ in range(4))
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new epoch, in place: a captured step holds these tensors' addresses."""
+        for total in (self.loss_sum, self.correct, self.count, self.steps):
+            total.zero_()
+        self.first_bad_step.fill_(-1)
 
     def update(self, loss: torch.Tensor, output: torch.Tensor, target: torch.Tensor) -> None:
         """Add one batch: `loss` is the batch's mean NLL (detached), `output` its log-probabilities."""
@@ -152,7 +162,6 @@ def test(model: nn.Module, loader, device: torch.device) -> tuple[float, float]:
 
 
 @torch.no_grad()
-@torch.no_grad()
 def misclassified(model: nn.Module, loader, device: torch.device) -> list[list[int]]:
     """[position in the (unshuffled) test loader, predicted class] of each image the model gets wrong."""
     model.eval()
@@ -176,6 +185,38 @@ def make_scheduler(recipe: Recipe, optimizer, steps_per_epoch: int):
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=recipe.step_size, gamma=recipe.gamma), False
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, epochs=recipe.epochs,
                                                steps_per_epoch=steps_per_epoch, pct_start=recipe.pct_start), True
+
+
+def step_schedule(recipe: Recipe, model: nn.Module, steps_per_epoch: int) -> list[list[tuple[float, float]]]:
+    """(lr, momentum) of every step, [epoch][step], exactly as `make_scheduler` sets them in an
+    eager run (OneCycleLR cycles the momentum too)."""
+    optimizer = make_optimizer(recipe, model)  # never steps: only its settings are read
+    scheduler, per_batch = make_scheduler(recipe, optimizer, steps_per_epoch)
+    group, schedule = optimizer.param_groups[0], []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step")  # the optimizer never steps, by design
+        for _ in range(recipe.epochs):
+            schedule.append([])
+            for _ in range(steps_per_epoch):
+                schedule[-1].append((group["lr"], group["momentum"]))
+                if per_batch:
+                    scheduler.step()
+            if not per_batch:
+                scheduler.step()
+    return schedule
+
+
+def select_engine(engine: str, recipe: Recipe, device: torch.device) -> tuple[bool, str | None]:
+    """(run the CUDA-graph step?, why not where `engine` allowed it). ConfigError for "graph" where it cannot run."""
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose from: {', '.join(ENGINES)}")
+    if engine == "eager":
+        return False, None
+    reason = ("no CUDA device" if device.type != "cuda"
+              else "pipeline A feeds batches from a DataLoader" if recipe.pipeline == "A" else None)
+    if reason and engine == "graph":
+        raise ConfigError(f"engine 'graph' cannot run here: {reason}; use --engine auto or eager")
+    return reason is None, reason
 
 
 # --- a whole run -----------------------------------------------------------------------------
@@ -207,10 +248,14 @@ def run_config(recipe: Recipe, *, seed: int, limit_train: int | None = None, lim
 
 def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", data_root=None,
         out: str | Path | None = None, limit_train: int | None = None, limit_test: int | None = None,
-        dry_run: bool = False, num_workers: int = WORKERS, progress: bool | None = None, log=print) -> dict:
+        dry_run: bool = False, num_workers: int = WORKERS, engine: str = "auto", progress: bool | None = None,
+        log=print) -> dict:
     """Train `recipe` with `seed`; return the run record, also written to `out` after every epoch.
 
-    A non-finite loss ends the run with status "diverged"; Ctrl-C with "interrupted".
+    `engine` is one of ENGINES: "auto" captures pipeline B's step in a CUDA graph on CUDA
+    and runs eagerly elsewhere (the record's `engine.fallback` says why); a failed
+    capture falls back to eager for the whole run. A non-finite loss ends the run
+    with status "diverged"; Ctrl-C with "interrupted".
     """
     device = resolve_device(device) if isinstance(device, str) else device
     config = run_config(recipe, seed=seed, limit_train=limit_train, limit_test=limit_test,
@@ -220,6 +265,7 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
     for name, limit in (("limit_train", limit_train), ("limit_test", limit_test)):
         if limit is not None and limit < 1:
             raise ConfigError(f"{name}={limit}: must be >= 1")
+    use_graph, fallback = select_engine(engine, recipe, device)
     progress = progress_default() if progress is None else progress
 
     set_seed(seed)
@@ -227,36 +273,55 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
                                              limit_train=limit_train, limit_test=limit_test, num_workers=num_workers)
     spec = get_spec(recipe.model)
     model = build_model(spec).to(device)
-    optimizer = make_optimizer(recipe, model)
-    scheduler, per_batch = make_scheduler(recipe, optimizer, len(train_loader))
+    graph_step, engine_record = None, {**EAGER_ENGINE, "fallback": fallback}
+    if use_graph:
+        from . import fast
+
+        graph_step, engine_record = fast.start(model, train_loader, recipe, log)
+    if graph_step is None:
+        optimizer = make_optimizer(recipe, model)
+        scheduler, per_batch = make_scheduler(recipe, optimizer, len(train_loader))
+
+        def train_epoch(epoch: int) -> tuple[float, float, float]:
+            lr = optimizer.param_groups[0]["lr"]
+            loss, acc = train(model, train_loader, optimizer, device, scheduler if per_batch else None,
+                              progress, desc=f"epoch {epoch}/{recipe.epochs}")
+            if not per_batch:
+                scheduler.step()
+            return lr, loss, acc
+
+        evaluation = contextlib.nullcontext
+    else:
+        train_epoch, evaluation = graph_step.train_epoch, graph_step.autocast
     record = records.new_record(
         config,
         {"name": recipe.model, "spec": spec_to_dict(spec), "parameters": count_parameters(model)},
         run_environment(device),
         git_info(),
-        EAGER_ENGINE,
+        engine_record,
     )
+    why = f"; {engine_record['fallback']}" if engine_record["fallback"] else ""
     log(f"{recipe.name}: {recipe.model} ({record['model']['parameters']:,} parameters), seed {seed}, "
         f"{record['environment']['device_name']}, pipeline {recipe.pipeline}, "
-        f"{len(train_loader)} batches of {recipe.batch_size}")
+        f"{len(train_loader)} batches of {recipe.batch_size}, {engine_record['step']} step "
+        f"({engine_record['precision']}{why})")
 
     start = time.perf_counter()
     epoch = 0
     try:
         for epoch in range(1, recipe.epochs + 1):
-            t0, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
-            train_loss, train_acc = train(model, train_loader, optimizer, device, scheduler if per_batch else None,
-                                          progress, desc=f"epoch {epoch}/{recipe.epochs}")
-            test_loss, test_acc = test(model, test_loader, device)
-            if not per_batch:
-                scheduler.step()
+            t0 = time.perf_counter()
+            lr, train_loss, train_acc = train_epoch(epoch)
+            with evaluation():
+                test_loss, test_acc = test(model, test_loader, device)
             row = dict(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc,
                        test_loss=test_loss, test_acc=test_acc, seconds=time.perf_counter() - t0)
             record["epochs"].append(row)
             log(f"epoch {epoch:2d}  lr {lr:.4g}  train loss {train_loss:.4f} acc {train_acc:.2f}%  "
                 f"test loss {test_loss:.4f} acc {test_acc:.2f}%  {row['seconds']:.1f} s")
             _save(record, out, start)
-        record["misclassified"] = misclassified(model, test_loader, device)
+        with evaluation():
+            record["misclassified"] = misclassified(model, test_loader, device)
         record["status"] = "complete"
     except Diverged as err:
         record["status"] = "diverged"

@@ -1,0 +1,361 @@
+"""The run plans as data: which recipe, model and seeds each experiment trains, and where its record goes.
+
+An `Experiment` is a named change to a base recipe (s6lib/recipes.py): a model
+variant (s6lib/models.py) and/or recipe overrides, trained with a list of seeds.
+A plan is a tuple of experiments; `planned_runs(plan)` expands it into one
+`PlannedRun` per (experiment, seed), each with the recipe it trains and the
+path of its record. `python -m s6lib sweep --plan NAME` runs what is missing.
+
+Records live under `book/runs/<device class>/`, where the device class is
+"gpu" or "cpu" (`device_class`); inside it a run's record is at
+`record_path(key, seed)`, i.e. `<key>-s<seed>.json`. The recipe a record
+carries is named after its experiment (`Recipe.name == Experiment.key`), so
+"seed" and "fast" are exactly the named recipes and `s6 train --recipe seed
+--seed 1` writes the same config as the plan's run.
+
+The ablations change one thing in the fast recipe (its model is
+"net6-dropout-0.05"), not in the original recipe: the fast recipe is the one
+that meets the goal and costs 15 epochs on the device-resident pipeline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Iterable, Mapping, Sequence
+
+from .recipes import ConfigError, Recipe, get_recipe, validate
+
+DEVICE_CLASSES = ("gpu", "cpu")  # sub-folders of the runs folder, preferred first
+RUNS_DIR = Path("book") / "runs"  # relative to the repository root
+BASELINE = "fast"  # the experiment every ablation is compared with
+
+# What the original write-up lists under "Features" (the trials it ran) and "Next steps".
+SYLLABUS: Mapping[str, str] = MappingProxyType({
+    "trial-1": "Having different number of Convolutional layers - 4 to 5 layers - 5th layer being "
+               "replacement of fully connected layer to map to number of outputs",
+    "trial-2": "Maxpool trials or having at each or couple conv layers",
+    "trial-3": "Dropout at different layers",
+    "trial-4": "Added Fully connected layer at end",
+    "trial-5": "Changed number of output channels to Convolutional layers to check accuracy and number of params",
+    "trial-6": "Change in learning rate and momentum",
+    "trial-7": "Changes in transformations to the input data during training",
+    "next-1": "Calculate Receptive field",
+    "next-2": "1x1 Convolution try",
+    "next-3": "Check Transition layer",
+    "next-4": "Remove Dropout to check",
+    "next-5": "Image Normalization check",
+})
+SYLLABUS_SOURCE = "the original S6 write-up (README), sections \"Features\" and \"Next steps\""
+
+# Headings of the ablation groups, in page order.
+GROUPS: Mapping[str, str] = MappingProxyType({
+    "training": "The two training recipes",
+    "depth": "Number of conv layers",
+    "pooling": "Max-pool placement and the receptive field",
+    "dropout": "Dropout placement and rate",
+    "head": "A fully connected head vs GAP",
+    "width": "Channel widths vs parameter count",
+    "optimizer": "Learning rate and momentum",
+    "augment": "Each augmentation on and off",
+    "conv1x1": "1×1 convolutions and a transition layer",
+    "normalize": "Input normalization",
+    "batchnorm": "BatchNorm position (beyond the original's list)",
+    "recipe": "What makes the fast recipe fast (beyond the original's list)",
+    "small": "Under 8,000 parameters",
+})
+
+
+@dataclass(frozen=True)
+class Experiment:
+    key: str  # unique; names the records (<key>-s<seed>.json) and the recipe they carry
+    group: str  # one of GROUPS
+    change: str  # what differs from the base, in a few words
+    question: str  # the question the experiment answers
+    answers: tuple[str, ...] = ()  # SYLLABUS items it answers
+    why: str = ""  # what the change does to the network or the optimisation, whatever the outcome
+    recipe: str = BASELINE  # base recipe, a name in RECIPES
+    model: str | None = None  # model variant; None keeps the base recipe's
+    overrides: Mapping = field(default_factory=dict)  # recipe fields; "augment" takes a dict of Augment fields
+    seeds: tuple[int, ...] = (1, 2, 3)
+
+    def build(self) -> Recipe:
+        """The recipe this experiment trains: the base, overridden, named after the experiment."""
+        base = get_recipe(self.recipe)
+        changes = dict(self.overrides)
+        if "name" in changes:
+            raise ConfigError(f"experiment {self.key!r}: the recipe name is the experiment key; do not override it")
+        if "augment" in changes:
+            changes["augment"] = _replace(base.augment, changes["augment"], f"experiment {self.key!r}: augment")
+        if self.model is not None:
+            changes["model"] = self.model
+        return validate(_replace(base, {**changes, "name": self.key}, f"experiment {self.key!r}"))
+
+
+def _replace(obj, changes: Mapping, what: str):
+    fields = {f.name for f in dataclasses.fields(obj)}
+    unknown = sorted(set(changes) - fields)
+    if unknown:
+        raise ConfigError(f"{what}: unknown field {unknown[0]!r}; choose from: {', '.join(sorted(fields))}")
+    return dataclasses.replace(obj, **changes)
+
+
+def _aug_off(**fields) -> dict:
+    return {"augment": fields}
+
+
+FIVE = (1, 2, 3, 4, 5)
+
+SEED = Experiment(
+    "seed", "training", "the original recipe, as published",
+    "How good is the original recipe when it is run with several seeds, not once?",
+    recipe="seed", seeds=FIVE,
+    why="A step schedule, heavier dropout, large batches, torchvision augmentation on the CPU.",
+)
+FAST = Experiment(
+    "fast", "training", "our recipe: one-cycle schedule, dropout 0.05, batch 128",
+    "Does Net6 (with lighter dropout) reach the goal in 15 epochs?",
+    recipe="fast", seeds=FIVE,
+    why="One-cycle learning rate (warm-up, then annealing to near zero), Nesterov momentum, weight decay, "
+        "augmentation on the training device.",
+)
+
+ABLATIONS: tuple[Experiment, ...] = (
+    FAST,
+    # --- the original's trials ---------------------------------------------------------
+    Experiment("convs-4", "depth", "4 conv blocks: the 24-channel block removed",
+               "Does a fifth conv block earn its parameters?", ("trial-1",), model="net6-d05-convs-4",
+               why="One fewer block: fewer parameters and less depth to combine features; the pools move "
+                   "so that the map still ends small."),
+    Experiment("convs-6", "depth", "6 conv blocks: a 16-channel block added",
+               "Does a sixth block help within the budget?", ("trial-1",), model="net6-d05-convs-6",
+               why="One more 3×3 block: more depth and a receptive field that covers the whole image before "
+                   "the average pool, for a few thousand more parameters."),
+    Experiment("pool-early", "pooling", "max-pool after blocks 0 and 3 (not 1 and 3)",
+               "Does it matter where the first max-pool sits?", ("trial-2", "next-1"),
+               model="net6-d05-pool-early",
+               why="Pooling after the first block halves the map before the net has built edge features; "
+                   "every later layer sees a coarser image."),
+    Experiment("pool-once", "pooling", "one max-pool, after block 1",
+               "What does the second max-pool buy?", ("trial-2", "next-1"), model="net6-d05-pool-once",
+               why="Without the second pool the last conv works on a larger map and each of its outputs sees a "
+                   "smaller patch of the digit; the average pool then averages local evidence."),
+    Experiment("pool-none", "pooling", "no max-pool",
+               "Can the net do without max-pooling at all?", ("trial-2", "next-1"), model="net6-d05-pool-none",
+               why="Without pooling, 3×3 convs widen the receptive field slowly: no output of the last conv "
+                   "sees a whole digit, and the average pool must combine local evidence."),
+    Experiment("dropout-0", "dropout", "no dropout",
+               "Is dropout needed at all with BatchNorm and augmentation?", ("trial-3", "next-4"),
+               model="net6-no-dropout",
+               why="BatchNorm and augmentation already regularise; dropout adds noise to the training "
+                   "signal of a model that is small to begin with."),
+    Experiment("dropout-0.1", "dropout", "dropout 0.1 (from 0.05)",
+               "Is the fast recipe's dropout rate too low?", ("trial-3",), model="net6-dropout-0.1",
+               why="A higher rate: more regularisation, noisier training."),
+    Experiment("dropout-0.25", "dropout", "dropout 0.25, the original's rate",
+               "Was the original's dropout rate holding it back?", ("trial-3",), model="net6",
+               why="Dropout after the last conv zeroes whole entries of the class maps while training."),
+    Experiment("dropout-everywhere", "dropout", "dropout 0.05 after every block",
+               "Does dropout help at the early layers?", ("trial-3",), model="net6-dropout-early",
+               why="Dropping pixels of the first feature maps removes parts of strokes."),
+    Experiment("fc-head", "head", "a Linear layer on the flattened last map instead of GAP",
+               "Is a fully connected head better than global average pooling?", ("trial-4", "trial-1"),
+               model="net6-d05-fc-head",
+               why="A Linear layer can weigh each position of the last map separately; GAP treats them alike."),
+    Experiment("width-narrow", "width", "channels 4, 8, 16, 32, 10 (the original's trials 3 to 5)",
+               "How much accuracy do the wider middle blocks buy?", ("trial-5",), model="net6-d05-narrow",
+               why="Narrower middle blocks: far fewer parameters, since a conv costs in-channels × out-channels."),
+    Experiment("width-wide", "width", "channels 8, 16, 24, 48, 10",
+               "Do wider first blocks help, just under the budget?", ("trial-5",), model="net6-d05-wide",
+               why="Wider first two blocks: more edge and stroke detectors at full resolution, for little cost "
+                   "in parameters."),
+    Experiment("lr-0.02", "optimizer", "peak learning rate 0.02 (from 0.05)",
+               "Is the one-cycle peak too high?", ("trial-6",), overrides={"lr": 0.02},
+               why="A lower peak takes smaller steps throughout the cycle."),
+    Experiment("lr-0.1", "optimizer", "peak learning rate 0.1 (from 0.05)",
+               "Is the one-cycle peak too low?", ("trial-6",), overrides={"lr": 0.1},
+               why="A higher peak explores more during the warm-up and can land in flatter minima, or overshoot."),
+    Experiment("momentum-0.8", "optimizer", "momentum 0.8 (from 0.9)",
+               "How sensitive is training to momentum?", ("trial-6",), overrides={"momentum": 0.8},
+               why="Momentum β averages the gradient over about 1/(1 − β) steps: less momentum, a shorter memory."),
+    Experiment("momentum-0.95", "optimizer", "momentum 0.95 (from 0.9)",
+               "How sensitive is training to momentum?", ("trial-6",), overrides={"momentum": 0.95},
+               why="A longer average of past gradients: smoother steps, but slower to turn."),
+    Experiment("aug-none", "augment", "no augmentation at all",
+               "How much of the accuracy is the augmentation's?", ("trial-7",),
+               overrides=_aug_off(crop_prob=0.0, rotation=0.0, affine_degrees=0.0, brightness=0.0,
+                                  contrast=0.0, saturation=0.0, hue=0.0),
+               why="The net sees exactly the same training images every epoch and can memorise them."),
+    Experiment("no-zoom", "augment", "no random centre-crop zoom",
+               "Does the occasional zoom help?", ("trial-7",), overrides=_aug_off(crop_prob=0.0),
+               why="A few images are enlarged (a centre crop resized back); without it digit size varies less."),
+    Experiment("no-rotation", "augment", "no RandomRotation(±20°)",
+               "Does the large rotation help?", ("trial-7",), overrides=_aug_off(rotation=0.0),
+               why="Most test digits are only slightly slanted; a large rotation may teach an invariance the test "
+                   "set does not need, or prevent over-fitting to upright digits."),
+    Experiment("no-affine", "augment", "no RandomAffine(5°) (a second, small rotation)",
+               "Does the second, small rotation add anything?", ("trial-7",), overrides=_aug_off(affine_degrees=0.0),
+               why="It adds a small rotation to the large one; on its own it should change little."),
+    Experiment("no-jitter", "augment", "no ColorJitter",
+               "Does brightness/contrast jitter help?", ("trial-7",),
+               overrides=_aug_off(brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0),
+               why="Small brightness and contrast changes; saturation and hue do nothing to a grey image."),
+    Experiment("conv1x1", "conv1x1", "a 1×1 conv squeezing 24 → 16 channels after block 2",
+               "Can a 1×1 conv cut parameters without cutting accuracy?", ("next-2",), model="net6-d05-conv1x1",
+               why="A 1×1 conv mixes channels at each pixel without widening the receptive field; squeezing the "
+                   "channels that feed the widest block saves more parameters than the 1×1 conv costs."),
+    Experiment("transition", "conv1x1", "a transition layer: max-pool then a 1×1 conv to 16 channels after block 3",
+               "Does a transition layer (pool + 1×1 squeeze) before the last conv help?", ("next-3", "next-2"),
+               model="net6-d05-transition",
+               why="The last 3×3 conv reads a third of the channels, so it costs a third of the parameters."),
+    Experiment("no-normalize", "normalize", "inputs in [0, 1], not standardised",
+               "Does input normalization matter when every block has BatchNorm?", ("next-5",),
+               overrides={"normalize": False},
+               why="Only the first conv sees raw pixels; the BatchNorm after it rescales its output anyway."),
+    Experiment("bn-before-relu", "batchnorm", "Conv → BatchNorm → ReLU (the usual order)",
+               "Does Net6's Conv → ReLU → BatchNorm order matter?", (), model="net6-d05-bn-before-relu",
+               why="BatchNorm before ReLU centres the pre-activations, so about half of each map is zeroed."),
+    Experiment("no-bn", "batchnorm", "no BatchNorm",
+               "How much does BatchNorm carry?", (), model="net6-d05-no-bn",
+               why="Without BatchNorm each layer's input scale drifts as the weights change, and one-cycle's "
+                   "peak rate may be too high."),
+    Experiment("batch-512", "recipe", "batch 512, the original's (from 128)",
+               "Is the smaller batch part of why the fast recipe is fast?", (), overrides={"batch_size": 512},
+               why="Fewer optimizer steps per epoch at the same peak rate."),
+    Experiment("no-weight-decay", "recipe", "no weight decay (from 5e-4)",
+               "Does weight decay help the fast recipe?", (), overrides={"weight_decay": 0.0},
+               why="Weight decay shrinks weights each step; with BatchNorm this mainly raises the effective "
+                   "learning rate of the conv weights."),
+    Experiment("step-schedule", "recipe", "the original's schedule: lr 0.01, StepLR(15, 0.1), 15 epochs",
+               "How much does the one-cycle schedule contribute?", (),
+               overrides={"schedule": "step", "lr": 0.01, "step_size": 15, "gamma": 0.1, "pct_start": None},
+               why="Cut at 15 epochs, the original's step schedule never drops the rate: a constant rate "
+                   "throughout, and no annealing at the end."),
+)
+
+SMALL: tuple[Experiment, ...] = (
+    Experiment("small-net6", "small", "Net6's shape with channels 8, 12, 16, 20, 10",
+               "Does Net6's own layout, narrowed, stay at 99.4%?", model="small-net6", seeds=FIVE,
+               why="The same pools, dropout and receptive field as Net6, with narrower middle blocks."),
+    Experiment("small-squeeze", "small", "expand to 20 channels, pool, squeeze to 10 with a 1×1, six 3×3 blocks",
+               "Does an expand-and-squeeze layout use a small budget better?", model="small-squeeze", seeds=FIVE,
+               why="Channels are spent where the map is large (before the single pool) and squeezed by a cheap "
+                   "1×1 transition."),
+    Experiment("small-deep", "small", "pool early, 1×1 back to 8 channels, four 3×3 blocks after it",
+               "Does depth after an early transition beat width?", model="small-deep", seeds=FIVE,
+               why="Six 3×3 blocks and one pool: depth rather than width, and a wide receptive field."),
+)
+
+PLANS: Mapping[str, tuple[Experiment, ...]] = MappingProxyType({
+    "training": (SEED, FAST),
+    "ablations": ABLATIONS,
+    "small": SMALL,
+})
+
+
+def get_plan(name: str) -> tuple[Experiment, ...]:
+    try:
+        return PLANS[name]
+    except KeyError:
+        raise ConfigError(f"unknown plan {name!r}; choose from: {', '.join(PLANS)}") from None
+
+
+def experiments() -> dict[str, Experiment]:
+    """Every experiment of every plan, by key (an experiment in several plans appears once)."""
+    found: dict[str, Experiment] = {}
+    for plan in PLANS.values():
+        for exp in plan:
+            if found.setdefault(exp.key, exp) != exp:
+                raise ConfigError(f"experiment key {exp.key!r} names two different experiments")
+    return found
+
+
+def get_experiment(key: str) -> Experiment:
+    try:
+        return experiments()[key]
+    except KeyError:
+        raise ConfigError(f"unknown experiment {key!r}") from None
+
+
+def record_path(key: str, seed: int) -> str:
+    """Where the record of (experiment, seed) lives inside a device-class folder: the one path scheme."""
+    return f"{key}-s{seed}.json"
+
+
+def device_class(device: str | dict) -> str:
+    """ "gpu" for a CUDA (or MPS) device, "cpu" for the CPU; `device` is a torch device string or a record."""
+    if isinstance(device, dict):
+        device = device["environment"]["device"]
+    return "cpu" if str(device).startswith("cpu") else "gpu"
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    experiment: Experiment
+    recipe: Recipe
+    seed: int
+    path: str  # record_path(key, seed): relative to a device-class folder
+
+    @property
+    def key(self) -> str:
+        return self.experiment.key
+
+    def config(self, **options) -> dict:
+        """The config a run of this records (`options` go to train.run_config: limits, dry_run, workers)."""
+        from .train import run_config  # lazy: torch
+
+        return run_config(self.recipe, seed=self.seed, **options)
+
+    def fingerprint(self, **options) -> str:
+        from .records import fingerprint
+
+        return fingerprint(self.config(**options))
+
+
+def planned_runs(plan: str | Iterable[Experiment], only: Sequence[str] | None = None,
+                 seeds: Sequence[int] | None = None) -> list[PlannedRun]:
+    """One PlannedRun per (experiment, seed) of `plan` (a name in PLANS or experiments), in plan order.
+
+    `only` keeps the named experiments, `seeds` the given seeds (a reduced grid).
+    """
+    exps = get_plan(plan) if isinstance(plan, str) else tuple(plan)
+    if only is not None:
+        unknown = sorted(set(only) - {e.key for e in exps})
+        if unknown:
+            raise ConfigError(f"experiment {unknown[0]!r} is not in this plan; choose from: "
+                              f"{', '.join(e.key for e in exps)}")
+        exps = tuple(e for e in exps if e.key in only)
+    runs = []
+    for exp in exps:
+        recipe = exp.build()
+        runs += [PlannedRun(exp, recipe, s, record_path(exp.key, s)) for s in exp.seeds
+                 if seeds is None or s in seeds]
+    return runs
+
+
+def all_planned_runs() -> dict[str, PlannedRun]:
+    """Every planned run of every plan, by record path."""
+    experiments()  # raises if one key names two experiments
+    return {run.path: run for plan in PLANS for run in planned_runs(plan)}
+
+
+def flat_recipe(recipe: Recipe) -> dict:
+    """The recipe's fields as one flat dict, the augmentation's as "augment.<field>"."""
+    d = dataclasses.asdict(recipe)
+    return {**{k: v for k, v in d.items() if k != "augment"}, **{f"augment.{k}": v for k, v in d["augment"].items()}}
+
+
+def recipe_changes(recipe: Recipe, base: Recipe) -> dict[str, tuple]:
+    """{field: (base value, value)} for each recipe field (augment fields as "augment.x") that differs."""
+    a, b = flat_recipe(base), flat_recipe(recipe)
+    return {k: (a[k], b[k]) for k in a if k != "name" and a[k] != b[k]}
+
+
+def spec_changes(model: str, base_model: str) -> dict[str, tuple]:
+    """{NetSpec field: (base value, value)} for each field of the model's spec that differs."""
+    from .models import get_spec
+
+    a, b = dataclasses.asdict(get_spec(base_model)), dataclasses.asdict(get_spec(model))
+    return {k: (a[k], b[k]) for k in a if a[k] != b[k]}

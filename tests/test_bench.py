@@ -1,0 +1,125 @@
+"""The benchmark command and its record (smoke runs on the CPU: no timing is asserted)."""
+
+import copy
+import re
+
+import pytest
+import torch
+
+from s6lib import bench, records
+from s6lib.__main__ import main
+from s6lib.data import ENV_VAR, DataError, prepare_mnist
+from s6lib.provenance import run_environment
+from s6lib.records import RecordError, load_bench_record, validate_bench, write_bench_record
+from s6lib.train import EAGER_ENGINE
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a busy 2-core machine two threads mostly wait for each other."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def mnist_root():
+    try:
+        return prepare_mnist(download=False)
+    except DataError as err:
+        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
+
+
+def cpu_name() -> str:
+    return run_environment(torch.device("cpu"))["device_name"]
+
+
+def test_bench_times_every_configuration_and_writes_a_valid_record(mnist_root, capsys, tmp_path):
+    argv = ["bench", "--epochs", "1", "--limit-train", "128", "--limit-test", "128", "--device", "cpu",
+            "--workers-max", "1", "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    record = load_bench_record(tmp_path / bench.file_name(cpu_name()))
+    rows = {row["name"]: row for row in record["configs"]}
+    assert list(rows) == [config["name"] for config in bench.CONFIGS]
+    assert [row["workers"] for row in rows.values()] == [2, 1, 0, 0]
+    assert rows["A, 2 workers"]["speedup"]["A, 2 workers"] == 1.0
+    assert rows["A, all workers"]["speedup"]["A, all workers"] == 1.0
+    for row in rows.values():
+        assert len(row["epoch_seconds"]) == 1 and row["measured_20_epochs"] is None
+        assert row["seconds_20_epochs"] == pytest.approx(20 * row["seconds_per_epoch"])
+        assert row["speedup"]["A, 2 workers"] == pytest.approx(
+            rows["A, 2 workers"]["seconds_per_epoch"] / row["seconds_per_epoch"])
+    assert rows["B, eager"]["engine"] == EAGER_ENGINE
+    assert rows["B, fast path"]["engine"] == {**EAGER_ENGINE, "fallback": "no CUDA device"}
+    assert record["environment"]["device"] == "cpu" and record["epochs"] == 1 and record["warmup_epochs"] == 1
+    assert "B, fast path: fell back to eager: no CUDA device" in out and cpu_name() in out
+
+
+def test_a_configuration_that_cannot_run_is_refused_before_any_work(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "no-mnist-here"))  # reaching the data would fail differently
+    assert main(["bench", "--device", "cpu", "--engine", "graph", "--out-dir", str(tmp_path / "out")]) == 2
+    assert "engine 'graph' cannot run here: no CUDA device" in capsys.readouterr().err
+    assert main(["bench", "--device", "cpu", "--workers-max", "lots"]) == 2
+    assert "--workers-max 'lots': auto or a number >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def make_bench(epochs=20) -> dict:
+    environment = {
+        "device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "threads": 16, "python": "3.11",
+        "platform": "Linux", "torch": "2", "torchvision": "0", "cuda": "13.0", "cudnn": 91000,
+    }  # fmt: skip
+
+    def row(name, pipeline, workers, engine, seconds):
+        return {"name": name, "pipeline": pipeline, "workers": workers, "engine": engine,
+                "epoch_seconds": [seconds] * epochs, "seconds_per_epoch": seconds, "seconds_20_epochs": 20 * seconds,
+                "measured_20_epochs": 20 * seconds if epochs == 20 else None,
+                "speedup": {"A, 2 workers": 4.0 / seconds, "A, all workers": 2.0 / seconds}, "test_acc": 99.1}
+
+    graph = {"step": "cuda-graph", "precision": "bf16-autocast", "fallback": None, "capture_seconds": 0.8}
+    return {
+        "schema_version": records.BENCH_SCHEMA_VERSION, "kind": "bench", "recipe": {"name": "seed"}, "seed": 1,
+        "warmup_epochs": 1, "epochs": epochs, "limit_train": None, "limit_test": None, "workers_max": 16,
+        "startup_seconds": 0.5,
+        "configs": [row("A, 2 workers", "A", 2, EAGER_ENGINE, 4.0), row("A, all workers", "A", 16, EAGER_ENGINE, 2.0),
+                    row("B, eager", "B", 0, EAGER_ENGINE, 0.4), row("B, fast path", "B", 0, graph, 0.1)],
+        "environment": environment, "git": {"commit": None, "dirty": None}, "started_utc": records.utc_now(),
+        "finished_utc": records.utc_now(), "seconds": 60.0,
+    }
+
+
+def test_the_table_shows_speedups_measured_20_epochs_and_capture():
+    text = bench.table(make_bench())
+    fast_row = next(line for line in text.splitlines() if line.startswith("B, fast path"))
+    assert "cuda-graph bf16-autocast" in fast_row and "2.00s" in fast_row  # 20 epochs, projected and measured
+    assert "40.0x" in fast_row and "20.0x" in fast_row and "0.80s" in fast_row  # vs A 2 and A all; capture
+    assert "NVIDIA H100 80GB HBM3 (cuda:0)" in text and "fell back" not in text
+
+
+def test_a_bench_record_round_trips(tmp_path):
+    record = make_bench(epochs=3)
+    path = write_bench_record(record, tmp_path / bench.file_name(record["environment"]["device_name"]))
+    assert path.name == "nvidia-h100-80gb-hbm3.json"
+    assert load_bench_record(path) == record
+
+
+@pytest.mark.parametrize("change, field, problem", [
+    (lambda r: r.pop("startup_seconds"), "startup_seconds", "is missing"),
+    (lambda r: r.update(kind="run"), "schema_version", "this s6lib reads 'bench' version 1"),
+    (lambda r: r["configs"][1].pop("speedup"), "configs[1].speedup", "is missing"),
+    (lambda r: r["configs"][3]["engine"].update(step=None), "configs[3].engine.step", "expected str"),
+    (lambda r: r["configs"][0].update(epoch_seconds=[]), "configs[0]", "at least one epoch"),
+    (lambda r: r["configs"][2]["speedup"].update(x=float("inf")), "configs[2]", "finite numbers"),
+])
+def test_a_broken_bench_record_names_the_field(change, field, problem):
+    record = copy.deepcopy(make_bench())
+    change(record)
+    with pytest.raises(RecordError, match=rf"<bench record>: field '{re.escape(field)}'.*{re.escape(problem)}"):
+        validate_bench(record)
+
+
+def test_a_run_record_is_not_a_bench_record():
+    with pytest.raises(RecordError, match="this s6lib reads 'bench' version"):
+        validate_bench({"schema_version": records.SCHEMA_VERSION, "status": "complete"})

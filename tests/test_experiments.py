@@ -1,0 +1,121 @@
+"""The run plans (s6lib/experiments.py) and `sweep --plan`."""
+
+import dataclasses
+
+import pytest
+
+from s6lib import experiments as ex
+from s6lib.__main__ import main
+from s6lib.data import ENV_VAR, DataError, prepare_mnist
+from s6lib.models import build_model, count_parameters
+from s6lib.recipes import RECIPES, ConfigError
+from s6lib.records import load_record
+from s6lib.results import PARAM_BUDGET, SMALL_BUDGET
+
+
+def test_every_experiment_builds_a_valid_recipe_named_after_it():
+    for key, exp in ex.experiments().items():
+        recipe = exp.build()  # validates
+        assert recipe.name == key
+        assert exp.group in ex.GROUPS, key
+        assert set(exp.answers) <= set(ex.SYLLABUS), key
+        assert exp.change and exp.question and exp.why, key
+
+
+def test_the_training_plan_runs_the_named_recipes_unchanged():
+    """So `s6 train --recipe seed --seed N` writes the plan's record, config for config."""
+    for run in ex.planned_runs("training"):
+        assert run.recipe == RECIPES[run.key]
+    assert {r.key for r in ex.planned_runs("training")} == {"seed", "fast"}
+    assert all(len(exp.seeds) >= 5 for exp in ex.get_plan("training"))
+
+
+def test_the_ablations_cover_the_original_trials_and_next_steps():
+    answered = {item for exp in ex.get_plan("ablations") for item in exp.answers}
+    assert answered == set(ex.SYLLABUS), f"not answered: {sorted(set(ex.SYLLABUS) - answered)}"
+
+
+def test_each_ablation_changes_something_and_no_two_are_the_same():
+    base = ex.get_experiment(ex.BASELINE)
+    assert base in ex.get_plan("ablations")
+    seen = {}
+    for exp in ex.get_plan("ablations"):
+        assert len(exp.seeds) >= 3, exp.key
+        config = dataclasses.replace(exp.build(), name="-")
+        assert config not in seen, f"{exp.key} trains the same recipe as {seen.get(config)}"
+        seen[config] = exp.key
+        if exp.key != base.key:
+            assert ex.recipe_changes(exp.build(), base.build()), exp.key
+
+
+def test_parameter_budgets():
+    for exp in ex.get_plan("ablations") + ex.get_plan("training"):
+        assert count_parameters(build_model(exp.build().model)) <= PARAM_BUDGET, exp.key
+    for exp in ex.get_plan("small"):
+        assert count_parameters(build_model(exp.build().model)) < SMALL_BUDGET, exp.key
+        assert len(exp.seeds) >= 5
+
+
+def test_record_paths_are_one_scheme_and_unique():
+    assert ex.record_path("pool-none", 2) == "pool-none-s2.json"
+    runs = ex.all_planned_runs()
+    assert all(path == ex.record_path(run.key, run.seed) for path, run in runs.items())
+    total = sum(len(ex.planned_runs(p)) for p in ex.PLANS)
+    shared = len(ex.planned_runs("training", only=["fast"]))  # the baseline is in two plans
+    assert len(runs) == total - shared
+
+
+def test_planned_runs_filters():
+    assert [r.path for r in ex.planned_runs("ablations", only=["lr-0.1"], seeds=[2])] == ["lr-0.1-s2.json"]
+    with pytest.raises(ConfigError, match="'nope' is not in this plan"):
+        ex.planned_runs("ablations", only=["nope"])
+    with pytest.raises(ConfigError, match="unknown plan 'big'"):
+        ex.planned_runs("big")
+
+
+def test_bad_overrides_are_clear_errors():
+    with pytest.raises(ConfigError, match="unknown field 'learning_rate'"):
+        ex.Experiment("x", "optimizer", "c", "q", overrides={"learning_rate": 0.1}).build()
+    with pytest.raises(ConfigError, match="augment: unknown field 'blur'"):
+        ex.Experiment("x", "augment", "c", "q", overrides={"augment": {"blur": 1.0}}).build()
+    with pytest.raises(ConfigError, match="lr=-1"):
+        ex.Experiment("x", "optimizer", "c", "q", overrides={"lr": -1.0}).build()
+
+
+def test_device_class():
+    assert ex.device_class("cuda:0") == "gpu" and ex.device_class("cpu") == "cpu"
+    assert ex.device_class({"environment": {"device": "cuda"}}) == "gpu"
+
+
+# --- sweep --plan ------------------------------------------------------------------------------------
+
+
+def test_sweep_plan_list_trains_nothing(tmp_path, capsys):
+    assert main(["sweep", "--plan", "training", "--list", "--out-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path}/seed-s1.json  net6  missing" in out
+    assert "0 of 10 runs of plan 'training' complete" in out
+    assert not list(tmp_path.iterdir())
+
+
+def test_sweep_plan_refuses_recipe_options(capsys):
+    assert main(["sweep", "--plan", "ablations", "--lr", "0.1", "--list"]) == 2
+    assert "--lr cannot be combined with --plan" in capsys.readouterr().err
+    assert main(["sweep", "--only", "fast"]) == 2
+    assert "--only and --list need --plan" in capsys.readouterr().err
+
+
+def test_sweep_plan_runs_what_is_missing(tmp_path, capsys):
+    try:
+        root = prepare_mnist(download=False)
+    except DataError as err:
+        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
+    argv = ["sweep", "--plan", "ablations", "--only", "no-jitter", "--seeds", "2", "--dry-run", "--device", "cpu",
+            "--workers", "0", "--data-root", str(root), "--out-dir", str(tmp_path)]
+    assert main(argv) == 0
+    record = load_record(tmp_path / "no-jitter-s2.json")
+    assert record["config"]["recipe"]["name"] == "no-jitter" and record["config"]["seed"] == 2
+    assert record["config"]["recipe"]["augment"]["brightness"] == 0.0
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "skipped" in capsys.readouterr().out

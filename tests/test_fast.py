@@ -1,0 +1,196 @@
+"""The CUDA-graph step's logic, run eagerly on the CPU (nothing captured), and the engine choice."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from s6lib import fast, train
+from s6lib.__main__ import main
+from s6lib.data import ENV_VAR, DataError, DeviceLoader, prepare_mnist
+from s6lib.models import build_model
+from s6lib.recipes import RECIPES, ConfigError
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: these steps are too small to share, and on a busy 2-core machine
+    two threads mostly wait for each other (20 times slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def mnist_root():
+    try:
+        return prepare_mnist(download=False)
+    except DataError as err:
+        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
+
+
+@pytest.mark.parametrize("momentum, weight_decay, nesterov", [(0.9, 5e-4, True), (0.9, 0.0, False), (0.0, 1e-3, False)])
+def test_sgd_is_torchs_sgd_with_the_settings_in_tensors(momentum, weight_decay, nesterov):
+    gen = torch.Generator().manual_seed(0)
+    ours = [torch.randn(3, 4, generator=gen, requires_grad=True), torch.randn(5, generator=gen, requires_grad=True),
+            torch.randn(2, requires_grad=True)]  # the last never gets a gradient: left alone
+    theirs = [p.detach().clone().requires_grad_() for p in ours]
+    optimizer = torch.optim.SGD(theirs, lr=0.1, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+    buffers = [torch.zeros_like(p) for p in ours]
+    for step in range(6):
+        lr, mom = 0.1 / (step + 1), momentum * (1 - 0.05 * step)  # both change every step, as OneCycleLR's do
+        optimizer.param_groups[0].update(lr=lr, momentum=mom)
+        for a, b in zip(ours[:2], theirs[:2]):
+            a.grad = torch.randn(a.shape, generator=gen)
+            b.grad = a.grad.clone()
+        optimizer.step()
+        fast.sgd(ours, buffers, torch.tensor(lr), torch.tensor(mom), weight_decay=weight_decay, nesterov=nesterov)
+        for a, b in zip(ours, theirs):
+            torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    assert torch.equal(ours[2], theirs[2])
+
+
+@pytest.mark.parametrize("recipe_name", ["seed", "fast"])  # StepLR per epoch; OneCycleLR per step, momentum too
+def test_the_step_schedule_is_what_the_eager_scheduler_sets(recipe_name):
+    recipe = dataclasses.replace(RECIPES[recipe_name], epochs=4, step_size=2)
+    schedule = train.step_schedule(recipe, build_model("net6"), 5)
+    lrs = [lr for row in schedule for lr, _ in row]
+    momenta = [m for row in schedule for _, m in row]
+    assert len(schedule) == 4 and all(len(row) == 5 for row in schedule)
+    if recipe_name == "seed":
+        assert lrs == pytest.approx([0.01] * 10 + [0.001] * 10) and set(momenta) == {0.9}
+    else:
+        peak = lrs.index(max(lrs))
+        assert lrs[0] == pytest.approx(recipe.lr / 25) and max(lrs) == pytest.approx(recipe.lr)  # div_factor 25
+        assert peak == round(recipe.pct_start * 20) - 1 and momenta[peak] == pytest.approx(0.85)
+        assert momenta[0] == pytest.approx(0.95) and lrs[-1] < lrs[0] / 100
+
+
+def synthetic_loader(recipe, n=256, seed=5):
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=gen)
+    labels = torch.randint(0, 10, (n,), generator=gen)
+    return DeviceLoader(images, labels, recipe.batch_size, device=CPU, augment=recipe.augment, shuffle=True,
+                        drop_last=True, seed=seed)
+
+
+@pytest.mark.parametrize("recipe_name", ["seed", "fast"])
+def test_the_graph_step_trains_as_the_eager_step_does(recipe_name):
+    # A small lr: at 0.002 and more, rounding differences of 1e-7 (torch's SGD fuses its multiply-adds)
+    # can grow chaotically on random data, to 1e-3 in three epochs. At 0.001 they stay near 1e-7, while
+    # a schedule one step late, or OneCycleLR's momentum left out, moves the weights by 1e-3 or more.
+    recipe = dataclasses.replace(RECIPES[recipe_name], pipeline="B", epochs=3, batch_size=64, lr=0.001)
+    train.set_seed(5)
+    model, loader = build_model(recipe.model), synthetic_loader(recipe)
+    optimizer = train.make_optimizer(recipe, model)
+    scheduler, per_batch = train.make_scheduler(recipe, optimizer, len(loader))
+    eager = []
+    for _ in range(recipe.epochs):  # the eager engine, its metrics read after every step and summed on the host
+        lr, loss_sum, correct, count = optimizer.param_groups[0]["lr"], 0.0, 0.0, 0
+        model.train()
+        for x, y in loader:
+            metrics = train.Metrics(CPU)
+            train.train_step(model, optimizer, x, y, metrics)
+            loss, acc, _ = metrics.read()
+            loss_sum, correct, count = loss_sum + loss * len(y), correct + acc * len(y), count + len(y)
+            if per_batch:
+                scheduler.step()
+        if not per_batch:
+            scheduler.step()
+        eager.append((lr, loss_sum / count, correct / count))
+
+    train.set_seed(5)
+    graph_model = build_model(recipe.model)
+    step = fast.GraphStep(graph_model, synthetic_loader(recipe), recipe)
+    graphed = [step.train_epoch(epoch) for epoch in range(1, recipe.epochs + 1)]
+    assert [lr for lr, _, _ in graphed] == [lr for lr, _, _ in eager]
+    for ours, theirs in zip(graphed, eager):
+        assert ours == pytest.approx(theirs, rel=1e-5)
+    for ours, theirs in zip(graph_model.state_dict().values(), model.state_dict().values()):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_a_tiny_set_is_one_short_batch_as_in_the_eager_loader():
+    recipe = dataclasses.replace(RECIPES["fast"], batch_size=64, epochs=1)
+    step = fast.GraphStep(build_model("net6"), synthetic_loader(recipe, n=40), recipe)
+    assert step.order.shape == (1, 40)
+    step.train_epoch(1)
+    assert step.metrics.count.item() == 40 and sorted(step.order[0].tolist()) == list(range(40))
+
+
+def small_run(mnist_root, engine="auto", **changes):
+    recipe = dataclasses.replace(RECIPES["fast"], **{"epochs": 2, "batch_size": 64, "lr": 0.001, **changes})
+    return train.run(recipe, seed=3, device="cpu", data_root=mnist_root, limit_train=256, limit_test=256,
+                     engine=engine, progress=False, log=lambda *a: None)
+
+
+def numbers(record):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in record["epochs"]]
+
+
+@pytest.fixture
+def graph_on_cpu(monkeypatch):
+    """The run loop's graph engine on the CPU: chosen as on CUDA, its step run eagerly (never captured)."""
+    monkeypatch.setattr(train, "select_engine", lambda engine, recipe, device: (True, None))
+    monkeypatch.setattr(fast.GraphStep, "capture", lambda self: 0.0)
+
+
+def test_a_graph_engine_run_gives_the_eager_runs_numbers(mnist_root, graph_on_cpu, monkeypatch):
+    graphed = small_run(mnist_root)
+    assert graphed["engine"] == {"step": "cuda-graph", "precision": "float32", "fallback": None, "capture_seconds": 0.0}
+    monkeypatch.undo()
+    eager = small_run(mnist_root, engine="eager")
+    assert graphed["status"] == eager["status"] == "complete"
+    assert [row["lr"] for row in graphed["epochs"]] == [row["lr"] for row in eager["epochs"]]
+    for ours, theirs in zip(numbers(graphed), numbers(eager)):
+        assert ours == pytest.approx(theirs, rel=1e-5)
+
+
+def test_a_graph_engine_run_stops_where_the_eager_run_diverges(mnist_root, graph_on_cpu, monkeypatch):
+    graphed = small_run(mnist_root, lr=1e4, epochs=4)
+    monkeypatch.undo()
+    eager = small_run(mnist_root, lr=1e4, epochs=4, engine="eager")
+    assert graphed["status"] == eager["status"] == "diverged"
+    assert graphed["diverged_at"] == eager["diverged_at"]
+
+
+def test_a_failed_capture_falls_back_to_eager_for_the_whole_run(mnist_root, monkeypatch):
+    def no_capture(self):
+        raise RuntimeError("operation not permitted when stream is capturing\n(details)")
+
+    monkeypatch.setattr(train, "select_engine", lambda engine, recipe, device: (True, None))
+    monkeypatch.setattr(fast.GraphStep, "capture", no_capture)
+    record = small_run(mnist_root)
+    assert record["engine"] == {**train.EAGER_ENGINE, "fallback": "capture failed: RuntimeError: operation not "
+                                "permitted when stream is capturing (details)"}
+    monkeypatch.undo()
+    assert numbers(record) == numbers(small_run(mnist_root, engine="eager"))
+
+
+def test_the_engine_is_chosen_by_device_and_pipeline():
+    cuda, cpu, b, a = torch.device("cuda"), CPU, RECIPES["fast"], RECIPES["seed"]
+    assert train.select_engine("auto", b, cuda) == (True, None)
+    assert train.select_engine("graph", b, cuda) == (True, None)
+    assert train.select_engine("auto", b, cpu) == (False, "no CUDA device")
+    assert train.select_engine("auto", a, cuda) == (False, "pipeline A feeds batches from a DataLoader")
+    assert train.select_engine("eager", b, cuda) == (False, None)
+    with pytest.raises(ConfigError, match="engine 'graph' cannot run here: no CUDA device"):
+        train.select_engine("graph", b, cpu)
+    with pytest.raises(ConfigError, match="engine 'graph' cannot run here: pipeline A"):
+        train.select_engine("graph", a, cuda)
+    with pytest.raises(ConfigError, match="unknown engine 'turbo'; choose from: auto, eager, graph"):
+        train.select_engine("turbo", b, cuda)
+
+
+def test_records_say_which_engine_ran_and_why(mnist_root):
+    assert small_run(mnist_root, epochs=1)["engine"] == {**train.EAGER_ENGINE, "fallback": "no CUDA device"}
+    assert small_run(mnist_root, epochs=1, engine="eager")["engine"] == train.EAGER_ENGINE
+
+
+def test_graph_on_the_cpu_is_refused_before_any_work(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "no-mnist-here"))  # reaching the data would fail differently
+    assert main(["train", "--recipe", "fast", "--device", "cpu", "--engine", "graph", "--dry-run"]) == 2
+    assert "engine 'graph' cannot run here: no CUDA device; use --engine auto or eager" in capsys.readouterr().err

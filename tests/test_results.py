@@ -1,0 +1,343 @@
+"""s6lib.results on synthetic records: summaries, the headline check, confusion matrix, staleness."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from s6lib import experiments as ex
+from s6lib import models, records, recipes, results
+from s6lib.train import EAGER_ENGINE
+
+ENVIRONMENTS = {
+    "gpu": {"device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "threads": 16, "python": "3.11",
+            "platform": "Linux", "torch": "2.14.1", "torchvision": "0.29.1", "cuda": "13.0", "cudnn": 91000},
+    "cpu": {"device": "cpu", "device_name": "Intel(R) Xeon(R) Processor (2 cores)", "threads": 2, "python": "3.11",
+            "platform": "Linux", "torch": "2.14.1", "torchvision": "0.29.1", "cuda": "13.0", "cudnn": None},
+}
+LABELS = np.arange(10_000) % 10  # synthetic test labels: 1,000 per class
+
+
+def curve(final: float, epochs: int, last=None) -> list[float]:
+    """Test accuracies rising to `final`; `last` overrides the last few epochs."""
+    accs = [round(final - 1.5 * 0.6 ** i, 2) for i in range(epochs)]
+    accs[-1] = final
+    if last:
+        accs[-len(last):] = last
+    return accs
+
+
+def fake_record(planned: ex.PlannedRun, accs=None, device="gpu", status="complete", rng=None) -> dict:
+    """A record for a planned run with the planned config and the given test accuracies."""
+    rng = rng or np.random.default_rng(planned.seed)
+    recipe = planned.recipe
+    accs = accs if accs is not None else curve(99.45, recipe.epochs)
+    spec = models.get_spec(recipe.model)
+    model = {"name": recipe.model, "spec": models.spec_to_dict(spec),
+             "parameters": models.count_parameters(models.build_model(spec))}
+    record = records.new_record(planned.config(), model, dict(ENVIRONMENTS[device]),
+                                {"commit": None, "dirty": None}, dict(EAGER_ENGINE))
+    record["epochs"] = [dict(epoch=i + 1, lr=0.01, train_loss=0.1, train_acc=98.0, test_loss=0.02,
+                             test_acc=float(a), seconds=2.0) for i, a in enumerate(accs)]
+    if status == "complete":
+        wrong = rng.choice(len(LABELS), size=round((100 - accs[-1]) * 100), replace=False)
+        predicted = (LABELS[wrong] + 1 + rng.integers(0, 9, len(wrong))) % 10
+        record["misclassified"] = [[int(i), int(p)] for i, p in zip(wrong, predicted)]
+        record["finished_utc"] = records.utc_now()
+    if status == "diverged":
+        record.update(diverged_at={"epoch": len(accs) + 1, "step": 10}, message="non-finite loss")
+    record.update(status=status, seconds=30.0)
+    return records.validate(record)
+
+
+def write(runs_dir, planned, device="gpu", **kwargs):
+    return records.write_record(fake_record(planned, device=device, **kwargs), runs_dir / device / planned.path)
+
+
+def planned(key: str, seed: int) -> ex.PlannedRun:
+    return next(r for r in ex.all_planned_runs().values() if r.key == key and r.seed == seed)
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+def test_runs_without_records_are_not_run_yet():
+    runs = results.load_runs("training", None)
+    assert len(runs) == len(ex.planned_runs("training"))
+    assert all(r.record is None and r.status == "not run yet" for r in runs)
+    table = results.summary_table(runs)
+    assert set(table["final test acc (%)"]) == {"not run yet"}
+    assert set(table["seeds"]) == {"0/5"}
+
+
+def test_gpu_records_are_preferred_and_foreign_configs_ignored(tmp_path):
+    write(tmp_path, planned("fast", 1), "cpu")
+    write(tmp_path, planned("fast", 1), "gpu")
+    write(tmp_path, planned("fast", 2), "cpu")
+    other = planned("fast", 3)
+    wrong = fake_record(ex.PlannedRun(other.experiment, other.recipe, 4, other.path))  # seed 4's config at s3's path
+    records.write_record(wrong, tmp_path / "gpu" / other.path)
+    write(tmp_path, planned("seed", 2), "cpu", accs=curve(99.3, 20))
+    write(tmp_path, planned("seed", 2), "gpu", accs=[99.0] * 4, status="running")
+    runs = {(r.key, r.seed): r for r in results.load_runs("training", tmp_path)}
+    assert runs["seed", 2].device_class == "cpu" and runs["seed", 2].complete  # complete beats running
+    assert runs["fast", 1].device_class == "gpu"
+    assert runs["fast", 2].device_class == "cpu"
+    assert runs["fast", 3].record is None
+    assert runs["seed", 1].status == "not run yet"
+
+
+def test_find_runs_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv(results.RUNS_ENV, raising=False)
+    chapter = tmp_path / "book" / "mnist"
+    chapter.mkdir(parents=True)
+    assert results.find_runs_dir(chapter) is None
+    (tmp_path / "book" / "runs").mkdir()
+    assert results.find_runs_dir(chapter) == (tmp_path / "book" / "runs").resolve()
+    monkeypatch.setenv(results.RUNS_ENV, str(tmp_path / "nowhere"))
+    assert results.find_runs_dir(chapter) is None
+
+
+# --- numbers ------------------------------------------------------------------------------------------
+
+
+def test_per_record_numbers():
+    accs = [98.0 + 0.1 * i for i in range(12)] + [99.41, 99.50, 99.42]  # 98.0 ... 99.1, then the last three
+    r = fake_record(planned("fast", 1), accs)
+    assert results.final_acc(r) == 99.42
+    assert results.min_last(r) == 99.41
+    assert results.best_epoch(r) == 14
+    assert results.first_reach(r) == 13
+    assert results.first_reach([99.0, 99.3]) is None
+    assert results.first_reach(list(results.ORIGINAL_LOG["test_acc"])) == 20  # the original reached 99.4 once, at the end
+
+
+def test_summary_statistics(tmp_path):
+    finals = [99.40, 99.50, 99.45]
+    for seed, final in zip((1, 2, 3), finals):
+        write(tmp_path, planned("pool-none", seed), accs=curve(final, 15))
+    s = next(s for s in results.summarize(results.load_runs("ablations", tmp_path)) if s.key == "pool-none")
+    assert s.n == 3 and s.planned == 3
+    assert s.mean == pytest.approx(99.45) and s.std == pytest.approx(0.05)
+    assert s.parameters == models.count_parameters(models.build_model("net6-d05-pool-none"))
+    assert s.rf < next(t for t in results.summarize(results.load_runs("ablations", None)) if t.key == "fast").rf
+    assert s.reached == 3 and s.devices == ("GPU: NVIDIA H100 80GB HBM3",)
+
+
+def test_compare_counts_only_clean_splits():
+    c = results.compare([99.5, 99.6, 99.55], [99.3, 99.35, 99.4])
+    assert c.verdict == "higher on every seed" and c.chance == pytest.approx(2 / math.comb(6, 3))
+    assert c.diff == pytest.approx(0.2)
+    assert results.compare([99.3, 99.5, 99.4], [99.35, 99.45, 99.4]).verdict == "within the seed spread"
+    assert results.compare([99.1, 99.0, 99.2], [99.3, 99.4, 99.5, 99.35, 99.45]).verdict == "lower on every seed"
+    assert results.compare([99.5, 99.6], [99.3, 99.4, 99.2]).verdict == "too few seeds"
+
+
+def test_describe_reports_missing_and_spread(tmp_path):
+    for seed in (1, 2, 3):
+        write(tmp_path, planned("fast", seed), accs=curve(99.45 + 0.01 * seed, 15))
+        write(tmp_path, planned("aug-none", seed), accs=curve(99.10 + 0.01 * seed, 15))
+    sums = {s.key: s for s in results.summarize(results.load_runs("ablations", tmp_path))}
+    text = results.describe(sums["aug-none"], sums["fast"])
+    assert "lower on every seed" in text and "augment.rotation: 20 → 0" in text
+    assert "not run yet" in results.describe(sums["no-bn"], sums["fast"])
+    table = results.summary_table(sums.values(), baseline="fast")
+    assert table.loc["aug-none", "vs baseline"].startswith("-0.35 pp: lower on every seed")
+    assert table.loc["no-bn", "final test acc (%)"] == "not run yet"
+
+
+# --- the headline claims ---------------------------------------------------------------------------------
+
+
+def claim_for(tmp_path, finals, last=None, seeds=(1, 2, 3, 4, 5)):
+    for seed, final in zip(seeds, finals):
+        write(tmp_path, planned("fast", seed), accs=curve(final, 15, last=last if seed == seeds[0] else None))
+    return results.headline(results.load_runs("training", tmp_path))
+
+
+def test_headline_met(tmp_path):
+    claim = claim_for(tmp_path, [99.45, 99.48, 99.50, 99.46, 99.47])
+    assert claim.verdict == "met", claim.table()
+    assert claim.verdict_line == "Verdict for fast: met"
+    assert all(c.passed for c in claim.criteria)
+
+
+def test_headline_not_met_when_the_mean_is_low(tmp_path):
+    claim = claim_for(tmp_path, [99.41, 99.42, 99.43, 99.44, 99.42])
+    assert claim.verdict == "not met"
+    assert "mean final test accuracy" in claim.markdown()
+
+
+def test_headline_not_met_when_one_seed_dips_in_its_last_epochs(tmp_path):
+    claim = claim_for(tmp_path, [99.5] * 5, last=[99.39, 99.5, 99.5])
+    assert claim.verdict == "not met"
+
+
+def test_headline_not_yet_measured_with_few_seeds(tmp_path):
+    claim = claim_for(tmp_path, [99.5, 99.5], seeds=(1, 2))
+    assert claim.verdict == "not yet measured"
+    assert "Fewer than 5 seeds are complete" in claim.markdown()
+    assert results.headline(results.load_runs("training", None)).verdict == "not yet measured"
+
+
+def test_headline_fails_early_when_a_seed_already_fails(tmp_path):
+    claim = claim_for(tmp_path, [99.5, 99.5], last=[99.2, 99.3, 99.3], seeds=(1, 2))
+    assert claim.verdict == "not met"
+
+
+def test_small_claim(tmp_path):
+    for seed in ex.get_experiment("small-net6").seeds:
+        write(tmp_path, planned("small-net6", seed), accs=curve(99.41, 15))
+    claim = results.small_claim(results.load_runs("small", tmp_path), "small-net6")
+    assert claim.verdict == "met" and claim.parameters < results.SMALL_BUDGET
+
+
+# --- confusion matrix and hardest digits ---------------------------------------------------------------------
+
+
+def test_confusion_matrix_from_misclassified():
+    r = fake_record(planned("fast", 1), curve(99.0, 15))
+    cm = results.confusion_matrix(r, LABELS)
+    assert cm.sum() == len(LABELS)
+    assert (cm.sum(1) == np.bincount(LABELS)).all()
+    assert np.trace(cm) == len(LABELS) - len(r["misclassified"])
+    index, predicted = r["misclassified"][0]
+    assert cm[LABELS[index], predicted] >= 1
+    two = results.confusion_matrix([r, r], LABELS)
+    assert (two == 2 * cm).all()
+
+
+def test_top_confusions():
+    cm = np.diag([10] * 10)
+    cm[4, 9], cm[7, 1], cm[3, 5] = 6, 2, 6
+    assert results.top_confusions(cm, 2) == [(3, 5, 6), (4, 9, 6)]
+
+
+def test_hardest_digits_are_those_most_seeds_miss():
+    a = fake_record(planned("fast", 1), curve(99.9, 15))
+    b = fake_record(planned("fast", 2), curve(99.9, 15))
+    b["misclassified"] = [list(a["misclassified"][0]), [5, 7]]
+    hard = results.hardest_digits([a, b], LABELS, n=3)
+    assert hard.iloc[0]["index"] == a["misclassified"][0][0] and hard.iloc[0]["seeds wrong"] == 2
+    assert list(hard.columns) == ["index", "true", "predicted", "seeds wrong"]
+
+
+# --- staleness ------------------------------------------------------------------------------------------------
+
+
+def test_fresh_records_are_not_stale(tmp_path):
+    write(tmp_path, planned("seed", 1), "cpu", accs=curve(99.3, 20))
+    write(tmp_path, planned("fast", 1), "gpu")
+    assert results.stale_records(tmp_path) == []
+
+
+def test_changing_a_planned_recipe_makes_its_records_stale(tmp_path, monkeypatch):
+    write(tmp_path, planned("fast", 1), "gpu")
+    write(tmp_path, planned("lr-0.1", 1), "gpu")
+    fast = recipes.RECIPES["fast"]
+    monkeypatch.setitem(recipes.RECIPES, "fast", fast.__class__(**{**fast.__dict__, "lr": 0.07}))
+    problems = {p.path: p for p in results.stale_records(tmp_path)}
+    assert problems["gpu/fast-s1.json"].kind == "stale"
+    assert "config.recipe.lr: recorded 0.05, planned 0.07" in str(problems["gpu/fast-s1.json"])
+    assert "gpu/lr-0.1-s1.json" not in problems  # its lr is its own override; nothing else changed
+
+
+def test_changing_an_experiment_override_makes_its_records_stale(tmp_path, monkeypatch):
+    write(tmp_path, planned("no-rotation", 2), "gpu")
+    changed = tuple(dataclasses.replace(e, overrides={"augment": {"rotation": 10.0}}) if e.key == "no-rotation" else e
+                    for e in ex.ABLATIONS)
+    monkeypatch.setattr(ex, "PLANS", {**ex.PLANS, "ablations": changed})
+    (problem,) = results.stale_records(tmp_path)
+    assert problem.path == "gpu/no-rotation-s2.json" and problem.kind == "stale"
+    assert "augment.rotation" in problem.detail
+
+
+def test_changing_a_model_variant_makes_its_records_stale(tmp_path, monkeypatch):
+    write(tmp_path, planned("transition", 1), "gpu")
+    spec = models.VARIANTS["net6-d05-transition"]
+    monkeypatch.setitem(models.VARIANTS, "net6-d05-transition", dataclasses.replace(spec, transitions=((3, 12),)))
+    (problem,) = results.stale_records(tmp_path)
+    assert problem.kind == "stale" and "net6-d05-transition" in problem.detail
+
+
+def test_unplanned_misplaced_and_invalid_records_are_reported(tmp_path):
+    write(tmp_path, planned("fast", 1), "gpu")
+    rec = fake_record(planned("fast", 2), device="cpu")
+    records.write_record(rec, tmp_path / "gpu" / "fast-s2.json")  # a CPU run in the GPU folder
+    records.write_record(rec, tmp_path / "cpu" / "fast-net6-s2.json")  # a name no plan has
+    records.write_record(rec, tmp_path / "fast-s2.json")  # outside the device-class folders
+    (tmp_path / "cpu" / "broken-s1.json").write_text("{}")
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "bench-1.json").write_text("{}")  # another kind of record: not this check's
+    kinds = {p.path: p.kind for p in results.stale_records(tmp_path)}
+    assert kinds == {"gpu/fast-s2.json": "misplaced", "cpu/fast-net6-s2.json": "unplanned",
+                     "fast-s2.json": "misplaced", "cpu/broken-s1.json": "invalid"}
+
+
+# --- provenance and live mode ----------------------------------------------------------------------------------
+
+
+def test_provenance_admonition(tmp_path):
+    assert "No run records here" in results.provenance_html(results.load_runs("training", None), "training", None)
+    empty = results.provenance_html(results.load_runs("training", tmp_path), "training", tmp_path)
+    assert "No runs recorded yet" in empty
+    write(tmp_path, planned("seed", 1), "cpu", accs=curve(99.3, 20))
+    runs = results.load_runs("training", tmp_path)
+    html = results.provenance_html(runs, "training", tmp_path)
+    assert "admonition warning" in html and "CPU records of a reduced grid" in html
+    assert "10 of the 10 planned runs still need a GPU run" in html
+    assert len(results.pending_gpu(runs)) == 10
+    for run in ex.planned_runs("training"):
+        write(tmp_path, run, "gpu", accs=curve(99.45, run.recipe.epochs))
+    runs = results.load_runs("training", tmp_path)
+    html = results.provenance_html(runs, "training", tmp_path)
+    assert "admonition note" in html and "GPU, complete" in html
+    assert results.pending_gpu(runs) == [] and results.pending_table(runs).empty
+
+
+def test_live_training_switch():
+    assert results.live_training({"S6_LIVE_TRAIN": "1"})[0] is True
+    assert results.live_training({"S6_LIVE_TRAIN": "0"})[0] is False
+    import torch
+    assert results.live_training({})[0] is torch.cuda.is_available()
+
+
+def test_the_original_log_is_the_published_run():
+    log = results.ORIGINAL_LOG
+    assert len(log["test_acc"]) == 20 and log["test_acc"][-1] == log["final"]["test_acc"] == 99.40
+    assert log["parameters"] == models.count_parameters(models.build_model(log["model"]))
+    json.dumps(log)  # plain data
+
+
+def test_the_original_trials_are_the_sheets_rows():
+    assert all(t["ours"] in ex.experiments() for t in results.ORIGINAL_TRIALS)
+    sheet = results_sheet()
+    rows = [r for r in sheet if isinstance(r[3], (int, float))]  # the rows with numbers
+    assert len(rows) == len(results.ORIGINAL_TRIALS)
+    for row, trial in zip(rows, results.ORIGINAL_TRIALS):
+        assert trial["change"] == " ".join(row[1].replace("\n", "; ").split()), trial["trial"]
+        assert (trial["parameters"], trial["train_acc"], trial["test_acc"]) == (
+            row[3], round(100 * row[4], 2), round(100 * row[6], 2))
+
+
+def results_sheet():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "seed" / "Param_Accuracy_Optimization_Experiments.xlsx"
+    if not path.exists():
+        pytest.skip(f"the original's trial log is not here ({path})")
+    openpyxl = pytest.importorskip("openpyxl")
+    return list(openpyxl.load_workbook(path).active.iter_rows(min_row=2, values_only=True))
+
+
+def test_diverged_runs_are_counted_not_averaged(tmp_path):
+    for seed in (1, 2):
+        write(tmp_path, planned("lr-0.1", seed), accs=curve(99.4, 15))
+    bad = fake_record(planned("lr-0.1", 3), accs=[98.0, 97.0], status="diverged")
+    records.write_record(bad, tmp_path / "gpu" / "lr-0.1-s3.json")
+    s = next(s for s in results.summarize(results.load_runs("ablations", tmp_path)) if s.key == "lr-0.1")
+    assert (s.n, s.diverged) == (2, 1)
+    assert results.summary_table([s]).loc["lr-0.1", "seeds"] == "2/3 (1 diverged)"
+    assert "1 diverged" in results.describe(s, None)

@@ -1,0 +1,73 @@
+"""The committed run records under book/runs: valid, fresh, and saying what the chapters claim.
+
+A record is stale when the current recipe, plan or model would train something else; the failure
+names the records to re-run (`python -m s6lib sweep --plan NAME`).
+"""
+
+import html
+import re
+
+import pytest
+
+from conftest import ROOT, toc_pages
+from s6lib import experiments as ex
+from s6lib import models, results
+from s6lib.records import load_record
+
+RUNS = ROOT / ex.RUNS_DIR
+# Run records: the device-class folders (other folders, e.g. bench/, hold other kinds of record).
+FILES = sorted(p for cls in ex.DEVICE_CLASSES for p in (RUNS / cls).rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.relative_to(RUNS).as_posix() for p in FILES])
+def test_every_committed_record_validates_and_counts_its_parameters_right(path):
+    record = load_record(path)
+    spec = models.NetSpec(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+                             for k, v in record["model"]["spec"].items()})
+    assert record["model"]["parameters"] == models.count_parameters(models.build_model(spec)), (
+        f"{path.name}: its parameter count is not that of the model it describes")
+
+
+def test_there_are_committed_records():
+    if not FILES:
+        pytest.skip(f"no run records under {RUNS.relative_to(ROOT)} yet: the checks below have nothing to check")
+
+
+def test_no_record_is_stale_unplanned_or_misplaced():
+    problems = results.stale_records(RUNS) if RUNS.is_dir() else []
+    assert not problems, ("records the current code and plans would not reproduce (re-run them with "
+                          "`python -m s6lib sweep --plan NAME`, or move them):\n" + "\n".join(map(str, problems)))
+
+
+def _claim():
+    runs_dir = RUNS if RUNS.is_dir() else None
+    return results.headline(results.load_runs("training", runs_dir))
+
+
+def test_the_headline_claim_holds_on_the_records():
+    claim = _claim()
+    if claim.verdict == "not yet measured":
+        pytest.xfail(f"the goal is not yet measured: {len(claim.seeds)} of {claim.planned} seeds of "
+                     f"{claim.experiment!r} recorded (need {results.GOAL_SEEDS}); the training page says so")
+    assert claim.verdict == "met", f"the recorded runs miss the goal:\n{claim.table().to_string()}"
+
+
+def _page_text(built_site, page: str) -> str:
+    if page not in toc_pages():
+        pytest.skip(f"{page} is not in _toc.yml yet")
+    text = re.sub(r"<[^>]+>", " ", (built_site / f"{page}.html").read_text())
+    return " ".join(html.unescape(text).split())
+
+
+def test_the_training_page_states_the_verdict_of_the_records(built_site):
+    claim = _claim()
+    assert claim.verdict_line in _page_text(built_site, "book/mnist/training"), (
+        f"the training page does not say {claim.verdict_line!r}")
+
+
+def test_the_going_further_page_states_each_verdict_of_the_records(built_site):
+    text = _page_text(built_site, "book/mnist/going_further")
+    runs = results.load_runs("small", RUNS if RUNS.is_dir() else None)
+    for exp in ex.get_plan("small"):
+        line = results.small_claim(runs, exp.key).verdict_line
+        assert line in text, f"the going-further page does not say {line!r}"
