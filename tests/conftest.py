@@ -51,6 +51,18 @@ def mnist_root() -> Path:
         pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread: tiny steps do not share well, and on a busy 2-core machine two
+    threads mostly wait for each other (up to 20 times slower)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def built_site() -> Path:
     """The built book: built once per test session (S6_REUSE_BUILD=1 reuses an existing one)."""

@@ -8,27 +8,13 @@ import torch
 
 from s6lib import bench, records
 from s6lib.__main__ import main
-from s6lib.data import ENV_VAR, DataError, prepare_mnist
+from s6lib.data import ENV_VAR
 from s6lib.provenance import run_environment
 from s6lib.records import RecordError, load_bench_record, validate_bench, write_bench_record
 from s6lib.train import EAGER_ENGINE
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a busy 2-core machine two threads mostly wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def mnist_root():
-    try:
-        return prepare_mnist(download=False)
-    except DataError as err:
-        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def cpu_name() -> str:

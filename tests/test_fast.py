@@ -7,29 +7,14 @@ import torch
 
 from s6lib import fast, train
 from s6lib.__main__ import main
-from s6lib.data import ENV_VAR, DataError, DeviceLoader, prepare_mnist
+from s6lib.data import ENV_VAR, DeviceLoader
 from s6lib.models import build_model
 from s6lib.recipes import RECIPES, ConfigError
 
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: these steps are too small to share, and on a busy 2-core machine
-    two threads mostly wait for each other (20 times slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def mnist_root():
-    try:
-        return prepare_mnist(download=False)
-    except DataError as err:
-        pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("momentum, weight_decay, nesterov", [(0.9, 5e-4, True), (0.9, 0.0, False), (0.0, 1e-3, False)])
