@@ -24,7 +24,8 @@ from .experiments import PLANS
 from .models import VARIANTS
 from .recipes import RECIPES, ConfigError, get_recipe
 from .records import RecordError
-from .train import ENGINES, WORKERS
+from .engine import ENGINES, PRECISIONS
+from .train import WORKERS
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
 DATA_ROOT_HELP = f"MNIST folder, torchvision layout (default: ${ENV_VAR} or ~/.cache/s6lib/data)"
@@ -74,9 +75,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="folder for the records (default: runs/sweep; with --plan, book/runs/<gpu or cpu>, "
                             "by the device)")
     sweep.add_argument("--force", action="store_true", help="rerun runs that already have a finished record")
-    sweep.add_argument("--plan", default=None, choices=list(PLANS),
-                       help="run a plan of s6lib/experiments.py (its recipes, models and seeds) instead of "
-                            "--recipe/--models: each run whose record is missing or has another config")
+    sweep.add_argument("--plan", default=None, nargs="+", choices=list(PLANS),
+                       help="run one or more plans of s6lib/experiments.py (their recipes, models and seeds) "
+                            "instead of --recipe/--models: each run whose record is missing or has another config")
+    sweep.add_argument("--jobs", type=int, default=None,
+                       help="training processes side by side, each with --threads threads (default 1): "
+                            "default, the CPUs here on the CPU and 1 on a GPU")
     sweep.add_argument("--only", nargs="+", default=None, metavar="EXPERIMENT",
                        help="with --plan: only these experiments")
     sweep.add_argument("--list", action="store_true",
@@ -128,6 +132,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=WORKERS, help="DataLoader worker processes (pipeline A)")
     parser.add_argument("--engine", default="auto", choices=ENGINES,
                         help="training step: auto (a CUDA graph for pipeline B on CUDA, else eager), eager or graph")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="auto: bf16 autocast + channels_last where the device computes bf16 natively "
+                             "(CUDA 8.0+, CPUs with AVX512-BF16 or AMX), else float32")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bars (default: only at a terminal and not in CI)")
@@ -138,10 +145,11 @@ def _recipe(args: argparse.Namespace):
     return dataclasses.replace(get_recipe(args.recipe or "seed"), **{k: v for k, v in overrides.items() if v is not None})
 
 
-def _plan_runs(args: argparse.Namespace) -> tuple[list[tuple], Path]:
-    """(recipe, seed, out) of each run of --plan, seed by seed (a stopped sweep leaves whole seeds), and
-    the out-dir."""
+def _plan_jobs(args: argparse.Namespace) -> tuple[list, Path]:
+    """The jobs of each --plan, plan by plan and seed by seed within a plan (a stopped sweep leaves
+    whole seeds), each record once, and the out-dir."""
     from .experiments import RUNS_DIR, device_class, planned_runs
+    from .sweep import Job
     from .train import resolve_device
 
     given = [flag for flag, value in (("--epochs", args.epochs), ("--lr", args.lr), ("--batch-size", args.batch_size),
@@ -153,33 +161,43 @@ def _plan_runs(args: argparse.Namespace) -> tuple[list[tuple], Path]:
     out_dir = args.out_dir
     if out_dir is None:
         out_dir = RUNS_DIR / device_class(str(resolve_device(args.device)))
-    runs = planned_runs(args.plan, only=args.only, seeds=args.seeds)
-    runs.sort(key=lambda run: run.seed)
+    jobs: dict[Path, Job] = {}
+    for plan in args.plan:
+        only = [key for key in args.only if key in {e.key for e in PLANS[plan]}] if args.only else None
+        runs = planned_runs(plan, only=only, seeds=args.seeds) if only != [] else []
+        for run in sorted(runs, key=lambda run: run.seed):
+            jobs.setdefault(out_dir / run.path, Job(run.recipe, run.seed, out_dir / run.path))
+    if args.only:
+        known = {e.key for plan in args.plan for e in PLANS[plan]}
+        unknown = sorted(set(args.only) - known)
+        if unknown:
+            raise ConfigError(f"experiment {unknown[0]!r} is not in plan(s) {', '.join(args.plan)}; choose from: "
+                              f"{', '.join(sorted(known))}")
     changed = [flag for flag, on in (("--limit-train", args.limit_train is not None),
                                      ("--limit-test", args.limit_test is not None), ("--dry-run", args.dry_run),
                                      ("--workers", args.workers != WORKERS)) if on]
     if changed:
         print(f"note: with {', '.join(changed)} these runs differ from the plan's: the book ignores their records "
               "and the tests call them stale (fine for a try-out outside book/runs)", file=sys.stderr)
-    return [(run.recipe, run.seed, out_dir / run.path) for run in runs], out_dir
+    return list(jobs.values()), out_dir
 
 
-def _run(args: argparse.Namespace, recipe, seed: int, out: Path) -> dict:
+def _set_threads(args: argparse.Namespace) -> None:
     import torch
-
-    from .train import run
 
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads {args.threads}: must be >= 1")
         torch.set_num_threads(args.threads)
+
+
+def _train_kwargs(args: argparse.Namespace) -> dict:
+    """train.run's keyword arguments from the command line (all but recipe, seed and out)."""
     if args.workers < 0:
         raise ConfigError(f"--workers {args.workers}: must be >= 0")
-    record = run(recipe, seed=seed, device=args.device, data_root=args.data_root, out=out,
-                 limit_train=args.limit_train, limit_test=args.limit_test, dry_run=args.dry_run,
-                 num_workers=args.workers, engine=args.engine, progress=args.progress)
-    print(f"{record['status']}: wrote {out}")
-    return record
+    return dict(device=args.device, data_root=args.data_root, limit_train=args.limit_train,
+                limit_test=args.limit_test, dry_run=args.dry_run, num_workers=args.workers, engine=args.engine,
+                precision=args.precision, progress=args.progress)
 
 
 def _default_name(recipe, seed: int) -> str:
@@ -187,57 +205,63 @@ def _default_name(recipe, seed: int) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .train import run
+
     recipe = _recipe(args)
-    record = _run(args, recipe, args.seed, args.out or Path("runs") / _default_name(recipe, args.seed))
+    _set_threads(args)
+    out = args.out or Path("runs") / _default_name(recipe, args.seed)
+    record = run(recipe, seed=args.seed, out=out, **_train_kwargs(args))
+    print(f"{record['status']}: wrote {out}")
     return EXIT_DIVERGED if record["status"] == "diverged" else 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .records import load_record
-    from .train import run_config
+    from .sweep import Job, available_cpus, run_jobs
+    from .train import resolve_device
 
     if args.plan is not None:
-        runs, out_dir = _plan_runs(args)
+        jobs, out_dir = _plan_jobs(args)
     else:
         if args.only or args.list:
             raise ConfigError("--only and --list need --plan")
         base = _recipe(args)
         out_dir = args.out_dir or Path("runs/sweep")
-        runs = [(r, s, out_dir / _default_name(r, s))
+        jobs = [Job(r, s, out_dir / _default_name(r, s))
                 for r in (dataclasses.replace(base, model=m) for m in (args.models or [base.model]))
                 for s in (args.seeds or [1, 2, 3])]
+    options = _train_kwargs(args)
     if args.list:
-        return _list_plan(args, runs, out_dir)
-    diverged = 0
-    for i, (recipe, seed, out) in enumerate(runs, 1):
-        config = run_config(recipe, seed=seed, limit_train=args.limit_train, limit_test=args.limit_test,
-                            dry_run=args.dry_run, num_workers=args.workers)
-        old = load_record(out) if out.exists() and not args.force else None
-        if old and old["config"] == config and old["status"] in ("complete", "diverged"):
-            print(f"[{i}/{len(runs)}] {out} is {old['status']} with this config; skipped (--force reruns it)")
-            continue
-        print(f"[{i}/{len(runs)}] {recipe.name} {recipe.model} seed {seed}")
-        diverged += _run(args, recipe, seed, out)["status"] == "diverged"
-    return EXIT_DIVERGED if diverged else 0
+        return _list_plan(args, jobs, out_dir, options)
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: must be >= 1")
+    processes = args.jobs or (available_cpus() if resolve_device(args.device).type == "cpu" else 1)
+    if processes == 1:
+        _set_threads(args)
+    counts = run_jobs(jobs, options, processes=processes, threads=args.threads, force=args.force)
+    print(f"sweep finished: {counts['complete']} complete, {counts['diverged']} diverged, "
+          f"{counts['skipped']} skipped (already done) in {out_dir}")
+    return EXIT_DIVERGED if counts["diverged"] else 0
 
 
-def _list_plan(args: argparse.Namespace, runs: list[tuple], out_dir: Path) -> int:
+def _list_plan(args: argparse.Namespace, jobs: list, out_dir: Path, options: dict) -> int:
     """Print each planned run and the state of its record in out_dir; train nothing."""
     from .records import fingerprint, load_record
     from .train import run_config
 
     missing = 0
-    for recipe, seed, out in runs:
-        config = run_config(recipe, seed=seed, limit_train=args.limit_train, limit_test=args.limit_test,
-                            dry_run=args.dry_run, num_workers=args.workers)
-        if not out.exists():
+    for job in jobs:
+        config = run_config(job.recipe, seed=job.seed, limit_train=options["limit_train"],
+                            limit_test=options["limit_test"], dry_run=options["dry_run"],
+                            num_workers=options["num_workers"])
+        if not job.out.exists():
             state = "missing"
         else:
-            old = load_record(out)
+            old = load_record(job.out)
             state = old["status"] if old["config_fingerprint"] == fingerprint(config) else "stale (another config)"
         missing += state != "complete"
-        print(f"{out}  {recipe.model}  {state}")
-    print(f"{len(runs) - missing} of {len(runs)} runs of plan {args.plan!r} complete in {out_dir}; {missing} to run")
+        print(f"{job.out}  {job.recipe.model}  {state}")
+    plans = " + ".join(repr(plan) for plan in args.plan)
+    print(f"{len(jobs) - missing} of {len(jobs)} runs of plan {plans} complete in {out_dir}; {missing} to run")
     return 0
 
 

@@ -12,15 +12,15 @@ run itself (`engine.capture_seconds`), both apart from the epochs.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import time
 
 import torch
 
-from . import records, train
+from . import engine, records, train
 from .provenance import git_info, run_environment
 from .recipes import ConfigError, Recipe, validate
+from .sweep import available_cpus
 
 # Data: add a row to benchmark another configuration. "workers": "all" means
 # --workers-max; "engine": None means --engine. "max_epochs" caps the timed
@@ -33,11 +33,6 @@ CONFIGS = (
 )
 REFERENCES = ("A, 2 workers", "A, all workers")  # speed-ups are relative to these (the seed's pipeline)
 PROJECTED_EPOCHS = 20  # the issue's target: a 20-epoch run
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on: the DataLoader workers of "all workers"."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def file_name(device_name: str) -> str:
@@ -59,7 +54,7 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
              workers_max if c["workers"] == "all" else c["workers"], c["engine"] or engine) for c in configs]
     for _, run_recipe, _, run_engine in runs:  # refuse a configuration that cannot run before any work
         validate(run_recipe)
-        train.select_engine(run_engine, run_recipe, device)
+        engine.select_engine(run_engine, run_recipe, device)
 
     started, start = records.utc_now(), time.perf_counter()
     torch.ones(1, device=device).sum().item()  # CUDA start-up: the context, before any configuration

@@ -179,7 +179,8 @@ def train_transform(aug: Augment, normalize: bool = True) -> transforms.Compose:
             transforms.Resize((IMAGE_SIZE, IMAGE_SIZE)),
             transforms.RandomRotation((-aug.rotation, aug.rotation), interpolation=resample, fill=0),
             transforms.ColorJitter(aug.brightness, aug.contrast, aug.saturation, aug.hue),
-            transforms.RandomAffine(aug.affine_degrees, interpolation=resample),
+            transforms.RandomAffine(aug.affine_degrees, translate=(aug.translate,) * 2 if aug.translate else None,
+                                    interpolation=resample),
             *_to_tensor(normalize),
         ]
     )
@@ -214,20 +215,25 @@ def sample_augment(n: int, aug: Augment, generator: torch.Generator) -> dict[str
 
     angle: RandomRotation plus RandomAffine's rotation (two rotations about the
     centre make one); zoom: 22/28 with probability 0.1 (CenterCrop(22) → Resize(28));
-    brightness, contrast: ColorJitter's factors. Saturation and hue do nothing
-    to a 1-channel image, so they have no parameter here.
+    brightness, contrast: ColorJitter's factors; shift_x, shift_y: RandomAffine's
+    translation as a fraction of the image, drawn only when `translate` is set (so
+    recipes without it draw the same numbers as before it existed). Saturation and
+    hue do nothing to a 1-channel image, so they have no parameter here.
     """
 
     def uniform(low, high):
         return torch.rand(n, generator=generator, device=generator.device) * (high - low) + low
 
     crop = torch.rand(n, generator=generator, device=generator.device) < aug.crop_prob
-    return dict(
+    params = dict(
         angle=uniform(-aug.rotation, aug.rotation) + uniform(-aug.affine_degrees, aug.affine_degrees),
         zoom=torch.where(crop, aug.crop_size / IMAGE_SIZE, 1.0),
         brightness=uniform(1 - aug.brightness, 1 + aug.brightness),
         contrast=uniform(1 - aug.contrast, 1 + aug.contrast),
     )
+    if aug.translate:
+        params.update(shift_x=uniform(-aug.translate, aug.translate), shift_y=uniform(-aug.translate, aug.translate))
+    return params
 
 
 def apply_augment(x: torch.Tensor, params: dict[str, torch.Tensor], interpolation: str = "nearest") -> torch.Tensor:
@@ -241,7 +247,9 @@ def apply_augment(x: torch.Tensor, params: dict[str, torch.Tensor], interpolatio
     angle = params["angle"] * (math.pi / 180)
     zoom = params["zoom"]
     cos, sin, zero = zoom * torch.cos(angle), zoom * torch.sin(angle), torch.zeros_like(angle)
-    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    # affine_grid's coordinates run from -1 to 1 across the image: a shift of f × 28 px is 2f there
+    dx, dy = (2 * params[k] if k in params else zero for k in ("shift_x", "shift_y"))
+    theta = torch.stack([torch.stack([cos, -sin, dx], 1), torch.stack([sin, cos, dy], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
     x = (x * params["brightness"].view(-1, 1, 1, 1)).clamp_(0, 1)

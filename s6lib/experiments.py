@@ -65,6 +65,7 @@ GROUPS: Mapping[str, str] = MappingProxyType({
     "batchnorm": "BatchNorm position (beyond the original's list)",
     "recipe": "What makes the fast recipe fast (beyond the original's list)",
     "small": "Under 8,000 parameters",
+    "tuning": "Choosing the fast recipe, on seeds kept apart from the results",
 })
 
 
@@ -248,10 +249,40 @@ SMALL: tuple[Experiment, ...] = (
                why="Six 3×3 blocks and one pool: depth rather than width, and a wide receptive field."),
 )
 
+# The candidates tried before the fast recipe was fixed, all on seeds 101-103, none of which any
+# result on the pages uses: the recipe was chosen on these, then run once on seeds 1-5.
+TUNING_SEEDS = (101, 102, 103)
+TUNING: tuple[Experiment, ...] = (
+    Experiment("tune-base", "tuning", "the recipe before tuning",
+               "Where does the recipe stand before tuning?", seeds=TUNING_SEEDS,
+               why="The reference for the other candidates, on the same seeds."),
+    Experiment("tune-rotation-10", "tuning", "rotation ±10° (from ±20°)",
+               "Is ±20° more rotation than a 17k-parameter net can fit?", seeds=TUNING_SEEDS,
+               overrides=_aug_off(rotation=10.0),
+               why="Test digits lean by a few degrees; ±25° in all spends capacity on shapes the test set "
+                   "does not have."),
+    Experiment("tune-translate", "tuning", "random shifts of up to ±10% (2.8 px)",
+               "Does translation, which the original lacked, help?", seeds=TUNING_SEEDS,
+               overrides=_aug_off(translate=0.1),
+               why="MNIST centres digits by their centre of mass, but not exactly; shifts teach the net "
+                   "to find a stroke wherever it lies."),
+    Experiment("tune-label-smoothing", "tuning", "label smoothing 0.1",
+               "Does softening the targets steady the last epochs?", seeds=TUNING_SEEDS,
+               overrides={"label_smoothing": 0.1},
+               why="With smoothed targets the loss stops pushing confident logits further, which keeps "
+                   "the weights from chasing the last few training images."),
+    Experiment("tune-all-three", "tuning", "rotation ±10°, shifts ±10%, label smoothing 0.1",
+               "Do the three changes add up?", seeds=TUNING_SEEDS,
+               overrides={"augment": {"rotation": 10.0, "translate": 0.1}, "label_smoothing": 0.1},
+               why="The three act on different things: the augmentation's difficulty, its variety, and "
+                   "the targets."),
+)
+
 PLANS: Mapping[str, tuple[Experiment, ...]] = MappingProxyType({
     "training": (SEED, FAST),
     "ablations": ABLATIONS,
     "small": SMALL,
+    "tuning": TUNING,
 })
 
 

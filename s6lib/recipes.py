@@ -6,6 +6,7 @@ A recipe is data (a frozen dataclass); change one with `dataclasses.replace`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 
@@ -23,6 +24,7 @@ class Augment:
     saturation: float = 0.05  # ColorJitter: no effect on 1-channel images (pipeline A only)
     hue: float = 0.05  # ColorJitter: no effect on 1-channel images (pipeline A only)
     interpolation: str = "nearest"  # resampling of the rotations: torchvision's default, "nearest" or "bilinear"
+    translate: float = 0.0  # fraction of the image: a shift of up to ±translate × 28 px each way (RandomAffine's)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,25 @@ class Recipe:
     pct_start: float | None = None  # "onecycle": fraction of all steps spent warming up
     normalize: bool = True  # inputs shifted and scaled by MNIST's mean and std (the seed's Normalize)
     augment: Augment = field(default_factory=Augment)
+    label_smoothing: float = 0.0  # training targets: 1 - ε on the label, ε spread over all 10 classes (0: plain NLL)
+
+
+# Fields added after run records existed. A record's config names one only when it differs from
+# this default, so every earlier record keeps its config and its fingerprint.
+ADDED_LATER = {("label_smoothing",): 0.0, ("augment", "translate"): 0.0}
+
+
+def recipe_config(recipe: Recipe) -> dict:
+    """The recipe as a run record's config holds it: every field, but ADDED_LATER ones only when set."""
+    config = dataclasses.asdict(recipe)
+    for path, default in ADDED_LATER.items():
+        *parents, name = path
+        holder = config
+        for parent in parents:
+            holder = holder[parent]
+        if holder[name] == default:
+            del holder[name]
+    return config
 
 
 OPTIMIZERS = ("sgd",)
@@ -122,6 +143,8 @@ def validate(recipe: Recipe) -> Recipe:
         (0 < recipe.augment.crop_size <= 28, "augment.crop_size", "must be in 1..28"),
         (recipe.augment.interpolation in ("nearest", "bilinear"), "augment.interpolation",
          "choose from: nearest, bilinear"),
+        (0 <= recipe.augment.translate <= 0.5, "augment.translate", "must be in [0, 0.5] (a fraction of the image)"),
+        (0 <= recipe.label_smoothing < 1, "label_smoothing", "must be in [0, 1)"),
     ]
     for ok, name, rule in checks:
         if not ok:

@@ -21,9 +21,10 @@ generator, which capture registers itself. Each replay advances both as the
 eager ops would (torch's graph-safe RNG), and the per-epoch shuffle draws from
 the loader's generator eagerly between replays.
 
-On CUDA the step runs under bf16 autocast (on devices with native bf16) with
-the model in channels_last; on the CPU, where nothing is captured and the same
-`step` runs eagerly (tests), it is float32 and matches the eager engine.
+The step runs in the precision the run chose (s6lib.engine.select_precision):
+bf16 autocast with the model in channels_last on devices with native bf16. On
+the CPU, where nothing is captured and the same `step` runs eagerly (tests),
+it matches the eager engine.
 
 Pipeline B's training loader drops the last partial batch (with a new order
 every epoch), so every step has the same shapes.
@@ -38,8 +39,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import DeviceLoader
+from .engine import Diverged, Metrics, autocast, engine_record, prepare_model, step_schedule, training_loss
 from .recipes import Recipe
-from .train import EAGER_ENGINE, Diverged, Metrics, step_schedule
 
 WARMUP_STEPS = 3  # eager steps on a side stream before capture, as in torch's recipe
 
@@ -48,13 +49,10 @@ class GraphStep:
     """Pipeline B's training step over tensors at fixed addresses: captured by `capture` (CUDA),
     else run eagerly by `train_epoch`."""
 
-    def __init__(self, model: nn.Module, loader: DeviceLoader, recipe: Recipe):
+    def __init__(self, model: nn.Module, loader: DeviceLoader, recipe: Recipe, precision: str):
         self.device = loader.labels.device
-        cuda = self.device.type == "cuda"
-        native_bf16 = cuda and torch.cuda.get_device_capability(self.device) >= (8, 0)
-        self.precision = "bf16-autocast" if native_bf16 else "float32"
-        if cuda:
-            model.to(memory_format=torch.channels_last)  # NHWC: the layout of cuDNN's fast bf16 kernels
+        self.precision = precision
+        prepare_model(model, precision)
         self.model, self.loader, self.recipe = model, loader, recipe
         self.params = list(model.parameters())
         self.buffers = [torch.zeros_like(p) for p in self.params]  # SGD's momentum buffers
@@ -66,25 +64,21 @@ class GraphStep:
         self.metrics = Metrics(self.device)
         self.graph = None
 
-    def autocast(self):
-        """The step's precision as a context (a new one each call); no weight cache, which graphs cannot keep."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16-autocast",
-                              cache_enabled=False)
-
     def step(self) -> None:
         """One training step, from the fixed tensors only: the same work every call, no host sync."""
         i = self.metrics.steps.view(1)  # this step's index in the epoch
         x, y = self.loader.batch(self.order.index_select(0, i).view(-1))
         for p in self.params:
             p.grad = None  # backward writes fresh gradients (in the graph's memory when capturing)
-        with self.autocast():
+        with autocast(self.device, self.precision):
             output = self.model(x)
-            loss = F.nll_loss(output, y)
+            loss = training_loss(output, y, self.recipe.label_smoothing)
         loss.backward()
         lr, momentum = self.settings.index_select(0, i).squeeze(0).unbind()
         sgd(self.params, self.buffers, lr, momentum, weight_decay=self.recipe.weight_decay,
             nesterov=self.recipe.nesterov)
-        self.metrics.update(loss.detach(), output.detach(), y)
+        output = output.detach().float()
+        self.metrics.update(F.nll_loss(output, y) if self.recipe.label_smoothing else loss.detach(), output, y)
 
     def capture(self) -> float:
         """Warm up on a side stream, capture `step` as a CUDA graph, undo the warm-up; return the seconds taken."""
@@ -156,15 +150,15 @@ def sgd(params: list[torch.Tensor], buffers: list[torch.Tensor], lr: torch.Tenso
     torch._foreach_sub_(params, torch._foreach_mul(grads, lr))
 
 
-def start(model: nn.Module, loader: DeviceLoader, recipe: Recipe, log=print) -> tuple[GraphStep | None, dict]:
-    """The run's captured step and its record's `engine`. Where capture fails: (None, eager's engine
-    with the reason), with the model as it was, so the run goes on eagerly."""
+def start(model: nn.Module, loader: DeviceLoader, recipe: Recipe, precision: str, why_precision: str | None = None,
+          log=print) -> tuple[GraphStep | None, dict]:
+    """The run's captured step and its record's `engine`. Where capture fails: (None, the eager engine's
+    record with the reason), with the model's weights as they were, so the run goes on eagerly."""
     try:
-        step = GraphStep(model, loader, recipe)
+        step = GraphStep(model, loader, recipe, precision)
         seconds = step.capture()
     except Exception as err:  # whatever stops the capture, the run still trains, and says why
-        model.to(memory_format=torch.contiguous_format)
         reason = "capture failed: " + " ".join(f"{type(err).__name__}: {err}".split())[:300]
         log(f"CUDA graph {reason}; training eagerly")
-        return None, {**EAGER_ENGINE, "fallback": reason}
-    return step, {"step": "cuda-graph", "precision": step.precision, "fallback": None, "capture_seconds": seconds}
+        return None, engine_record("eager", precision, reason, why_precision)
+    return step, engine_record("cuda-graph", precision, why_precision, capture_seconds=seconds)
