@@ -97,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="DataLoader workers of the 'all workers' configuration: auto (the CPUs here) or N")
     bench.add_argument("--engine", default="auto", choices=ENGINES, help="engine of the fast-path configuration")
     bench.add_argument("--seed", type=int, default=1, help="seed of every configuration's run")
+    bench.add_argument("--sweep-epochs", type=int, default=2,
+                       help="epochs of each run of the sweep-throughput rows (1 job, and one job per CPU core)")
     bench.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
     bench.add_argument("--limit-train", type=int, default=None, metavar="N", help="train on the first N images only")
     bench.add_argument("--limit-test", type=int, default=None, metavar="N", help="test on the first N images only")
@@ -274,7 +276,7 @@ def _bench(args: argparse.Namespace) -> int:
     record = bench(get_recipe(args.recipe), epochs=args.epochs, warmup=args.warmup, device=args.device,
                    workers_max=None if args.workers_max == "auto" else int(args.workers_max), engine=args.engine,
                    seed=args.seed, data_root=args.data_root, limit_train=args.limit_train,
-                   limit_test=args.limit_test)
+                   limit_test=args.limit_test, sweep_epochs=args.sweep_epochs)
     out = write_bench_record(record, args.out_dir / file_name(record["environment"]["device_name"]))
     print(table(record))
     print(f"wrote {out}")

@@ -13,26 +13,34 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
-from . import engine, records, train
+from . import records, train
+from .engine import select_engine, select_precision
 from .provenance import git_info, run_environment
 from .recipes import ConfigError, Recipe, validate
-from .sweep import available_cpus
+from .sweep import Job, available_cpus, run_jobs
 
-# Data: add a row to benchmark another configuration. "workers": "all" means
-# --workers-max; "engine": None means --engine. "max_epochs" caps the timed
-# epochs: pipeline A's epochs all take the same time, so a few project 20 well.
+# Data: add a row to benchmark another configuration. "workers": "all" means --workers-max;
+# "engine": None means --engine. "max_epochs" caps the timed epochs: pipeline A's epochs all take
+# the same time, so a few project 20 well. A row that would run exactly as an earlier one here
+# (the fast path on a CPU is eager bf16; "all workers" on 2 cores is 2 workers) is left out, and
+# a row whose precision this device lacks is skipped; the log says which.
 CONFIGS = (
-    {"name": "A, 2 workers", "pipeline": "A", "workers": 2, "engine": "eager", "max_epochs": 5},
-    {"name": "A, all workers", "pipeline": "A", "workers": "all", "engine": "eager", "max_epochs": 5},
-    {"name": "B, eager", "pipeline": "B", "workers": 0, "engine": "eager", "max_epochs": None},
-    {"name": "B, fast path", "pipeline": "B", "workers": 0, "engine": None, "max_epochs": None},
+    {"name": "A, 2 workers", "pipeline": "A", "workers": 2, "engine": "eager", "precision": "float32", "max_epochs": 5},
+    {"name": "A, all workers", "pipeline": "A", "workers": "all", "engine": "eager", "precision": "float32",
+     "max_epochs": 5},
+    {"name": "B, float32", "pipeline": "B", "workers": 0, "engine": "eager", "precision": "float32", "max_epochs": None},
+    {"name": "B, bf16", "pipeline": "B", "workers": 0, "engine": "eager", "precision": "bf16", "max_epochs": None},
+    {"name": "B, fast path", "pipeline": "B", "workers": 0, "engine": None, "precision": "auto", "max_epochs": None},
 )
 REFERENCES = ("A, 2 workers", "A, all workers")  # speed-ups are relative to these (the seed's pipeline)
 PROJECTED_EPOCHS = 20  # the issue's target: a 20-epoch run
+PLAN_EPOCHS = 15  # a planned run's epochs (the fast recipe's): sweep throughput is in runs of this length
 
 
 def file_name(device_name: str) -> str:
@@ -42,19 +50,30 @@ def file_name(device_name: str) -> str:
 
 def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", workers_max: int | None = None,
           engine: str = "auto", seed: int = 1, data_root=None, limit_train: int | None = None,
-          limit_test: int | None = None, configs=CONFIGS, log=print) -> dict:
-    """Train `recipe` in each configuration; return the benchmark record (records.BENCH_SCHEMA)."""
+          limit_test: int | None = None, sweep_epochs: int = 2, configs=CONFIGS, log=print) -> dict:
+    """Train `recipe` in each configuration, then time sweeps of it with 1 job and, on a CPU, one
+    job per core; return the benchmark record (records.BENCH_SCHEMA)."""
     device = train.resolve_device(device) if isinstance(device, str) else device
     workers_max = available_cpus() if workers_max is None else workers_max
-    if epochs < 1 or warmup < 0 or workers_max < 0:
-        raise ConfigError(f"epochs={epochs}, warmup={warmup}, workers_max={workers_max}: "
-                                f"need epochs >= 1, warmup >= 0, workers_max >= 0")
-    runs = [(c, dataclasses.replace(recipe, pipeline=c["pipeline"],
-                                    epochs=warmup + min(epochs, c["max_epochs"] or epochs)),
-             workers_max if c["workers"] == "all" else c["workers"], c["engine"] or engine) for c in configs]
-    for _, run_recipe, _, run_engine in runs:  # refuse a configuration that cannot run before any work
-        validate(run_recipe)
-        engine.select_engine(run_engine, run_recipe, device)
+    if epochs < 1 or warmup < 0 or workers_max < 0 or sweep_epochs < 1:
+        raise ConfigError(f"epochs={epochs}, warmup={warmup}, workers_max={workers_max}, sweep_epochs={sweep_epochs}: "
+                          f"need epochs >= 1, warmup >= 0, workers_max >= 0, sweep_epochs >= 1")
+    runs, seen = [], {}
+    for c in configs:  # refuse a configuration that cannot run before any work; leave out repeats
+        run_recipe = validate(dataclasses.replace(recipe, pipeline=c["pipeline"],
+                                                  epochs=warmup + min(epochs, c["max_epochs"] or epochs)))
+        workers, run_engine = workers_max if c["workers"] == "all" else c["workers"], c["engine"] or engine
+        use_graph, _ = select_engine(run_engine, run_recipe, device)
+        try:
+            precision, _ = select_precision(c["precision"], device)
+        except ConfigError as err:
+            log(f"--- {c['name']}: skipped ({err})")
+            continue
+        same = seen.setdefault((c["pipeline"], workers, use_graph, precision), c["name"])
+        if same != c["name"]:
+            log(f"--- {c['name']}: runs here exactly as {same!r}; left out")
+            continue
+        runs.append((c, run_recipe, workers, run_engine))
 
     started, start = records.utc_now(), time.perf_counter()
     torch.ones(1, device=device).sum().item()  # CUDA start-up: the context, before any configuration
@@ -63,7 +82,8 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
     for config, run_recipe, workers, run_engine in runs:
         log(f"--- {config['name']}: {warmup} warm-up + {run_recipe.epochs - warmup} timed epochs")
         run = train.run(run_recipe, seed=seed, device=device, data_root=data_root, limit_train=limit_train,
-                        limit_test=limit_test, num_workers=workers, engine=run_engine, progress=False, log=log)
+                        limit_test=limit_test, num_workers=workers, engine=run_engine,
+                        precision=config["precision"], progress=False, log=log)
         if run["status"] != "complete":
             raise RuntimeError(f"benchmark configuration {config['name']!r}: {run['message']}")
         seconds = [row["seconds"] for row in run["epochs"][warmup:]]
@@ -78,6 +98,9 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
     per_epoch = {row["name"]: row["seconds_per_epoch"] for row in rows}
     for row in rows:
         row["speedup"] = {ref: per_epoch[ref] / row["seconds_per_epoch"] for ref in REFERENCES if ref in per_epoch}
+    sweeps = [sweep_throughput(recipe, jobs, epochs=sweep_epochs, device=device, engine=engine, data_root=data_root,
+                               limit_train=limit_train, limit_test=limit_test, per_epoch=per_epoch, log=log)
+              for jobs in sorted({1, available_cpus() if device.type == "cpu" else 1})]
     return {
         "schema_version": records.BENCH_SCHEMA_VERSION,
         "kind": "bench",
@@ -90,11 +113,38 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
         "workers_max": workers_max,
         "startup_seconds": startup_seconds,
         "configs": rows,
+        "sweeps": sweeps,
         "environment": run_environment(device),
         "git": git_info(),
         "started_utc": started,
         "finished_utc": records.utc_now(),
         "seconds": time.perf_counter() - start,
+    }
+
+
+def sweep_throughput(recipe: Recipe, jobs: int, *, epochs: int, device: torch.device, engine: str, data_root,
+                     limit_train: int | None, limit_test: int | None, per_epoch: dict[str, float], log=print) -> dict:
+    """Time a real sweep (s6lib.sweep) of `jobs` runs of `epochs` epochs each, `jobs` at a time, of the
+    recipe on pipeline B: its epochs per hour, in runs of PLAN_EPOCHS per hour, and as a multiple of
+    each reference configuration's epochs per hour. Each run starts its own process when `jobs` > 1,
+    and that start-up counts: it is part of what a sweep costs."""
+    run_recipe = dataclasses.replace(recipe, pipeline="B", epochs=epochs)
+    threads = 1 if jobs > 1 else torch.get_num_threads()
+    log(f"--- sweep, {jobs} job(s) of {threads} thread(s): {jobs} runs of {epochs} epochs")
+    with tempfile.TemporaryDirectory(prefix="s6-bench-sweep-") as folder:
+        sweep_jobs = [Job(run_recipe, seed, Path(folder) / f"s{seed}.json") for seed in range(1, jobs + 1)]
+        options = dict(device=device, data_root=data_root, limit_train=limit_train, limit_test=limit_test,
+                       engine=engine, precision="auto", progress=False)
+        start = time.perf_counter()
+        counts = run_jobs(sweep_jobs, options, processes=jobs, threads=threads, log=lambda *a: None)
+        seconds = time.perf_counter() - start
+    if counts["complete"] != jobs:
+        raise RuntimeError(f"benchmark sweep with {jobs} job(s): {counts}")
+    epochs_per_hour = jobs * epochs * 3600 / seconds
+    return {
+        "jobs": jobs, "threads": threads, "runs": jobs, "epochs_per_run": epochs, "seconds": seconds,
+        "epochs_per_hour": epochs_per_hour, "runs_per_hour": epochs_per_hour / PLAN_EPOCHS,
+        "speedup": {ref: epochs_per_hour * per_epoch[ref] / 3600 for ref in REFERENCES if ref in per_epoch},
     }
 
 
@@ -118,6 +168,11 @@ def table(record: dict) -> str:
                  f"start-up {record['startup_seconds']:.2f} s; recipe {record['recipe']['name']}, "
                  f"{record['warmup_epochs']} warm-up + up to {record['epochs']} timed epochs, each with its test "
                  f"evaluation; 20 epochs = 20 x s/epoch")
-    lines += [f"{row['name']}: fell back to eager: {row['engine']['fallback']}"
-              for row in record["configs"] if row["engine"]["fallback"]]
+    lines += [f"{row['name']}: {row['engine']['fallback']}" for row in record["configs"] if row["engine"]["fallback"]]
+    if record["sweeps"]:
+        lines += ["", f"{'sweep':16} {'jobs':>4} {'threads':>7} {'epochs/hour':>12} "
+                      f"{f'{PLAN_EPOCHS}-epoch runs/hour':>22}" + "".join(f"{'vs ' + ref:>18}" for ref in refs)]
+        lines += [f"{'':16} {row['jobs']:>4} {row['threads']:>7} {row['epochs_per_hour']:>12.0f} "
+                  f"{row['runs_per_hour']:>22.1f}" + "".join(f"{row['speedup'][ref]:>17.1f}x" for ref in refs)
+                  for row in record["sweeps"]]
     return "\n".join(lines)

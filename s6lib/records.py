@@ -80,7 +80,7 @@ EPOCH = {
 
 
 # A benchmark record: one `python -m s6lib bench` on one machine (s6lib.bench).
-BENCH_SCHEMA_VERSION = 1
+BENCH_SCHEMA_VERSION = 2
 BENCH_SCHEMA: dict = {
     "schema_version": int,  # BENCH_SCHEMA_VERSION
     "kind": str,  # "bench": tells a benchmark record from a run record
@@ -93,6 +93,7 @@ BENCH_SCHEMA: dict = {
     "workers_max": int,  # DataLoader workers of the "all workers" configuration
     "startup_seconds": float,  # first use of the device (the CUDA context), before any configuration
     "configs": list,  # one BENCH_CONFIG row per configuration, in the order run
+    "sweeps": list,  # one BENCH_SWEEP row per number of jobs, in the order run
     "environment": SCHEMA["environment"],
     "git": SCHEMA["git"],
     "started_utc": str,  # ISO 8601
@@ -110,6 +111,16 @@ BENCH_CONFIG = {
     "measured_20_epochs": (float, type(None)),  # sum of epoch_seconds when 20 epochs were timed
     "speedup": dict,  # reference configuration -> its seconds_per_epoch / this one's
     "test_acc": float,  # percent correct on the test set after the last epoch: it did learn
+}
+BENCH_SWEEP = {  # a real sweep (s6lib.sweep) of `runs` short runs of the recipe on pipeline B
+    "jobs": int,  # runs side by side (processes, when more than 1)
+    "threads": int,  # torch threads of each
+    "runs": int,
+    "epochs_per_run": int,
+    "seconds": float,  # wall time of the whole sweep, process start-up included
+    "epochs_per_hour": float,
+    "runs_per_hour": float,  # in runs of a planned run's length (s6lib.bench.PLAN_EPOCHS epochs)
+    "speedup": dict,  # reference configuration -> epochs per hour as a multiple of that configuration's
 }
 
 
@@ -212,6 +223,13 @@ def validate_bench(record, source: str = "<bench record>") -> dict:
         numbers = [*row["epoch_seconds"], *row["speedup"].values(), row["seconds_per_epoch"]]
         if not row["epoch_seconds"] or not all(_has_type(v, float) and math.isfinite(v) and v >= 0 for v in numbers):
             fail(f"configs[{i}]", "epoch_seconds and speedup must be finite numbers >= 0, at least one epoch")
+    for i, row in enumerate(record["sweeps"]):
+        if not isinstance(row, dict):
+            fail(f"sweeps[{i}]", "expected an object")
+        _check_fields(row, BENCH_SWEEP, f"sweeps[{i}].", fail)
+        numbers = [row["seconds"], row["epochs_per_hour"], row["runs_per_hour"], *row["speedup"].values()]
+        if not all(_has_type(v, float) and math.isfinite(v) and v > 0 for v in numbers):
+            fail(f"sweeps[{i}]", "seconds, throughputs and speedup must be finite numbers > 0")
     return record
 
 

@@ -9,9 +9,12 @@ import torch
 from s6lib import bench, records
 from s6lib.__main__ import main
 from s6lib.data import ENV_VAR
+from s6lib.engine import engine_record, native_bf16
 from s6lib.provenance import run_environment
 from s6lib.records import RecordError, load_bench_record, validate_bench, write_bench_record
-from s6lib.train import EAGER_ENGINE
+from s6lib.sweep import available_cpus
+
+EAGER = engine_record("eager", "float32")
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -23,13 +26,16 @@ def cpu_name() -> str:
 
 def test_bench_times_every_configuration_and_writes_a_valid_record(mnist_root, capsys, tmp_path):
     argv = ["bench", "--epochs", "1", "--limit-train", "128", "--limit-test", "128", "--device", "cpu",
-            "--workers-max", "1", "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]
+            "--workers-max", "1", "--sweep-epochs", "1", "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]
     assert main(argv) == 0
     out = capsys.readouterr().out
     record = load_bench_record(tmp_path / bench.file_name(cpu_name()))
     rows = {row["name"]: row for row in record["configs"]}
-    assert list(rows) == [config["name"] for config in bench.CONFIGS]
-    assert [row["workers"] for row in rows.values()] == [2, 1, 0, 0]
+    bf16 = native_bf16(torch.device("cpu"))
+    # On a CPU the fast path is the eager step in the best precision here: an earlier row already ran it.
+    assert list(rows) == ["A, 2 workers", "A, all workers", "B, float32"] + (["B, bf16"] if bf16 else [])
+    assert [row["workers"] for row in rows.values()] == [2, 1, 0] + ([0] if bf16 else [])
+    assert "B, fast path: runs here exactly as " + ("'B, bf16'" if bf16 else "'B, float32'") in out
     assert rows["A, 2 workers"]["speedup"]["A, 2 workers"] == 1.0
     assert rows["A, all workers"]["speedup"]["A, all workers"] == 1.0
     for row in rows.values():
@@ -37,10 +43,18 @@ def test_bench_times_every_configuration_and_writes_a_valid_record(mnist_root, c
         assert row["seconds_20_epochs"] == pytest.approx(20 * row["seconds_per_epoch"])
         assert row["speedup"]["A, 2 workers"] == pytest.approx(
             rows["A, 2 workers"]["seconds_per_epoch"] / row["seconds_per_epoch"])
-    assert rows["B, eager"]["engine"] == EAGER_ENGINE
-    assert rows["B, fast path"]["engine"] == {**EAGER_ENGINE, "fallback": "no CUDA device"}
+    assert rows["B, float32"]["engine"] == engine_record("eager", "float32", "float32 as asked")
+    if bf16:
+        assert rows["B, bf16"]["engine"] == engine_record("eager", "bf16-autocast")
+    sweeps = record["sweeps"]
+    assert [row["jobs"] for row in sweeps] == sorted({1, available_cpus()})
+    for row in sweeps:
+        assert row["runs"] == row["jobs"] and row["epochs_per_run"] == 1 and row["threads"] >= 1
+        assert row["epochs_per_hour"] == pytest.approx(row["runs"] * 3600 / row["seconds"])
+        assert row["runs_per_hour"] == pytest.approx(row["epochs_per_hour"] / bench.PLAN_EPOCHS)
     assert record["environment"]["device"] == "cpu" and record["epochs"] == 1 and record["warmup_epochs"] == 1
-    assert "B, fast path: fell back to eager: no CUDA device" in out and cpu_name() in out
+    assert "B, float32: float32 as asked" in out and cpu_name() in out
+    assert "runs/hour" in out
 
 
 def test_a_configuration_that_cannot_run_is_refused_before_any_work(capsys, tmp_path, monkeypatch):
@@ -69,8 +83,10 @@ def make_bench(epochs=20) -> dict:
         "schema_version": records.BENCH_SCHEMA_VERSION, "kind": "bench", "recipe": {"name": "seed"}, "seed": 1,
         "warmup_epochs": 1, "epochs": epochs, "limit_train": None, "limit_test": None, "workers_max": 16,
         "startup_seconds": 0.5,
-        "configs": [row("A, 2 workers", "A", 2, EAGER_ENGINE, 4.0), row("A, all workers", "A", 16, EAGER_ENGINE, 2.0),
-                    row("B, eager", "B", 0, EAGER_ENGINE, 0.4), row("B, fast path", "B", 0, graph, 0.1)],
+        "configs": [row("A, 2 workers", "A", 2, EAGER, 4.0), row("A, all workers", "A", 16, EAGER, 2.0),
+                    row("B, float32", "B", 0, EAGER, 0.4), row("B, fast path", "B", 0, graph, 0.1)],
+        "sweeps": [{"jobs": 1, "threads": 16, "runs": 1, "epochs_per_run": 2, "seconds": 1.0, "epochs_per_hour": 7200.0,
+                    "runs_per_hour": 480.0, "speedup": {"A, 2 workers": 8.0, "A, all workers": 4.0}}],
         "environment": environment, "git": {"commit": None, "dirty": None}, "started_utc": records.utc_now(),
         "finished_utc": records.utc_now(), "seconds": 60.0,
     }
@@ -81,7 +97,9 @@ def test_the_table_shows_speedups_measured_20_epochs_and_capture():
     fast_row = next(line for line in text.splitlines() if line.startswith("B, fast path"))
     assert "cuda-graph bf16-autocast" in fast_row and "2.00s" in fast_row  # 20 epochs, projected and measured
     assert "40.0x" in fast_row and "20.0x" in fast_row and "0.80s" in fast_row  # vs A 2 and A all; capture
-    assert "NVIDIA H100 80GB HBM3 (cuda:0)" in text and "fell back" not in text
+    assert "NVIDIA H100 80GB HBM3 (cuda:0)" in text and "B, fast path:" not in text  # nothing fell back
+    sweep_row = text.splitlines()[-1]
+    assert "7200" in sweep_row and "480.0" in sweep_row and "8.0x" in sweep_row
 
 
 def test_a_bench_record_round_trips(tmp_path):
@@ -93,11 +111,13 @@ def test_a_bench_record_round_trips(tmp_path):
 
 @pytest.mark.parametrize("change, field, problem", [
     (lambda r: r.pop("startup_seconds"), "startup_seconds", "is missing"),
-    (lambda r: r.update(kind="run"), "schema_version", "this s6lib reads 'bench' version 1"),
+    (lambda r: r.update(kind="run"), "schema_version", "this s6lib reads 'bench' version 2"),
     (lambda r: r["configs"][1].pop("speedup"), "configs[1].speedup", "is missing"),
     (lambda r: r["configs"][3]["engine"].update(step=None), "configs[3].engine.step", "expected str"),
     (lambda r: r["configs"][0].update(epoch_seconds=[]), "configs[0]", "at least one epoch"),
     (lambda r: r["configs"][2]["speedup"].update(x=float("inf")), "configs[2]", "finite numbers"),
+    (lambda r: r["sweeps"][0].pop("runs_per_hour"), "sweeps[0].runs_per_hour", "is missing"),
+    (lambda r: r["sweeps"][0].update(seconds=0.0), "sweeps[0]", "finite numbers > 0"),
 ])
 def test_a_broken_bench_record_names_the_field(change, field, problem):
     record = copy.deepcopy(make_bench())

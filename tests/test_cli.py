@@ -83,9 +83,9 @@ def test_sweep_writes_one_record_per_model_and_seed_and_resumes(mnist_root, caps
     assert load_record(tmp_path / "fast-net6-no-bn-s2.json")["config"]["seed"] == 2
     capsys.readouterr()
     assert main(argv) == 0
-    assert capsys.readouterr().out.count("skipped") == 4
+    assert capsys.readouterr().out.count("skipped (--force reruns it)") == 4
     assert main([*argv, "--seeds", "1", "--models", "net6", "--limit-test", "64"]) == 0  # another config
-    assert "skipped" not in capsys.readouterr().out
+    assert "skipped (--force" not in capsys.readouterr().out
     assert load_record(tmp_path / "fast-net6-s1.json")["config"]["limit_test"] == 64
 
 

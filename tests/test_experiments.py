@@ -3,11 +3,13 @@
 import dataclasses
 
 import pytest
+import torch
 
+from s6lib import engine
 from s6lib import experiments as ex
 from s6lib.__main__ import main
-from s6lib.data import ENV_VAR, DataError, prepare_mnist
-from s6lib.models import build_model, count_parameters
+from s6lib.data import ENV_VAR, DataError, DeviceLoader, prepare_mnist
+from s6lib.models import build_model, count_parameters, get_spec
 from s6lib.recipes import RECIPES, ConfigError
 from s6lib.records import load_record
 from s6lib.results import PARAM_BUDGET, SMALL_BUDGET
@@ -46,6 +48,37 @@ def test_each_ablation_changes_something_and_no_two_are_the_same():
         seen[config] = exp.key
         if exp.key != base.key:
             assert ex.recipe_changes(exp.build(), base.build()), exp.key
+
+
+def what_training_sees(recipe) -> dict:
+    """What a run of `recipe` hands to the model, the loss and the optimizer, as it runs them:
+    the network built, the (lr, momentum) of every step, the optimizer's other settings, the
+    loss's targets, and the first augmented batch of a fixed set of images."""
+    model = build_model(recipe.model)
+    images = torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    loader = DeviceLoader(images, torch.arange(32) % 10, 32, device=torch.device("cpu"), augment=recipe.augment,
+                          normalize=recipe.normalize, seed=0)
+    optimizer = engine.make_optimizer(recipe, model)
+    return {
+        "model": get_spec(recipe.model),
+        "schedule": engine.step_schedule(recipe, model, 60_000 // recipe.batch_size),
+        "optimizer": {k: v for k, v in optimizer.defaults.items() if k not in ("lr", "momentum")},
+        "targets": recipe.label_smoothing,
+        "batch": loader.batch(torch.arange(32))[0],
+    }
+
+
+@pytest.mark.parametrize("plan", ["ablations", "small", "tuning"])
+def test_every_experiment_changes_what_the_model_optimizer_or_data_see(plan):
+    """No experiment may be a silent no-op, as momentum was when OneCycleLR overwrote it."""
+    base = what_training_sees(ex.get_experiment(ex.BASELINE).build())
+    for exp in ex.get_plan(plan):
+        if exp.key in (ex.BASELINE, "tune-base"):
+            continue
+        seen = what_training_sees(exp.build())
+        changed = [part for part in base if not (torch.equal(seen[part], base[part]) if part == "batch"
+                                                 else seen[part] == base[part])]
+        assert changed, f"{exp.key} trains exactly as {ex.BASELINE} does"
 
 
 def test_parameter_budgets():

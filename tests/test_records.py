@@ -5,7 +5,7 @@ import os
 import pytest
 
 from s6lib import records
-from s6lib.train import EAGER_ENGINE
+from s6lib.engine import engine_record
 from s6lib.records import RecordError, fingerprint, load_record, load_records, new_record, validate, write_record
 
 ROW = {"epoch": 1, "lr": 0.01, "train_loss": 0.5, "train_acc": 85.0, "test_loss": 0.1, "test_acc": 97.0, "seconds": 3.2}
@@ -19,7 +19,7 @@ def make_record(status="complete") -> dict:
         "device": "cpu", "device_name": "CPU (2 cores)", "threads": 2, "python": "3.11", "platform": "Linux",
         "torch": "2", "torchvision": "0", "cuda": None, "cudnn": None,
     }  # fmt: skip
-    record = new_record(config, model, environment, {"commit": None, "dirty": None}, dict(EAGER_ENGINE))
+    record = new_record(config, model, environment, {"commit": None, "dirty": None}, engine_record("eager", "float32"))
     record.update(status=status, epochs=[dict(ROW)], misclassified=[[3, 5], [7, 1]], finished_utc=records.utc_now(), seconds=3.3)
     return record
 

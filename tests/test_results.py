@@ -9,7 +9,7 @@ import pytest
 
 from s6lib import experiments as ex
 from s6lib import models, records, recipes, results
-from s6lib.train import EAGER_ENGINE
+from s6lib.engine import engine_record
 
 ENVIRONMENTS = {
     "gpu": {"device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "threads": 16, "python": "3.11",
@@ -38,7 +38,7 @@ def fake_record(planned: ex.PlannedRun, accs=None, device="gpu", status="complet
     model = {"name": recipe.model, "spec": models.spec_to_dict(spec),
              "parameters": models.count_parameters(models.build_model(spec))}
     record = records.new_record(planned.config(), model, dict(ENVIRONMENTS[device]),
-                                {"commit": None, "dirty": None}, dict(EAGER_ENGINE))
+                                {"commit": None, "dirty": None}, engine_record("eager", "float32"))
     record["epochs"] = [dict(epoch=i + 1, lr=0.01, train_loss=0.1, train_acc=98.0, test_loss=0.02,
                              test_acc=float(a), seconds=2.0) for i, a in enumerate(accs)]
     if status == "complete":

@@ -4,7 +4,7 @@ import subprocess
 import pytest
 import torch
 
-from s6lib import provenance, train
+from s6lib import engine, provenance, train
 from s6lib.data import device_loaders
 from s6lib.models import build_model
 from s6lib.recipes import RECIPES, ConfigError
@@ -40,9 +40,9 @@ def test_one_epoch_on_a_few_hundred_images_lowers_the_loss(mnist_root):
     train.set_seed(0)
     model = build_model("net6")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    before, _ = train.test(model, test_loader, CPU)
-    loss, acc = train.train(model, train_loader, optimizer, CPU)
-    after, after_acc = train.test(model, test_loader, CPU)
+    before, _ = engine.test(model, test_loader, CPU)
+    loss, acc = engine.train(model, train_loader, optimizer, CPU)
+    after, after_acc = engine.test(model, test_loader, CPU)
     assert after < before - 0.3, (before, after)
     assert 0 <= acc <= 100 and after_acc > 30
 
@@ -65,15 +65,15 @@ def test_onecycle_steps_per_batch(mnist_root):
 
 
 def test_a_non_finite_loss_stops_the_run_and_says_where(mnist_root, tmp_path, monkeypatch):
-    real_step, calls = train.train_step, []
+    real_step, calls = engine.train_step, []
 
-    def poisoned_step(model, optimizer, x, y, metrics):
+    def poisoned_step(model, optimizer, x, y, metrics, *args):
         calls.append(1)
         if len(calls) == 4 + 2:  # epoch 2 (4 steps of 64 per epoch), step 1
             next(model.parameters()).data.fill_(float("nan"))
-        real_step(model, optimizer, x, y, metrics)
+        real_step(model, optimizer, x, y, metrics, *args)
 
-    monkeypatch.setattr(train, "train_step", poisoned_step)
+    monkeypatch.setattr(engine, "train_step", poisoned_step)
     record = small_run("fast", mnist_root, tmp_path, epochs=3)
     assert record["status"] == "diverged"
     assert record["diverged_at"] == {"epoch": 2, "step": 1}
@@ -82,12 +82,12 @@ def test_a_non_finite_loss_stops_the_run_and_says_where(mnist_root, tmp_path, mo
 
 
 def test_a_too_large_lr_diverges(mnist_root):
-    record = small_run("fast", mnist_root, lr=1e4, epochs=4)
+    record = small_run("fast", mnist_root, lr=1e6, epochs=4)
     assert record["status"] == "diverged" and record["diverged_at"]["epoch"] == len(record["epochs"]) + 1
 
 
 def test_metrics_remember_the_first_non_finite_step():
-    metrics = train.Metrics(CPU)
+    metrics = engine.Metrics(CPU)
     output, target = torch.zeros(2, 10), torch.zeros(2, dtype=torch.long)
     for loss in (1.0, float("nan"), float("inf"), 1.0):
         metrics.update(torch.tensor(loss), output, target)
