@@ -26,29 +26,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
+from .models import get_spec, spec_to_dict
+from .original import SYLLABUS
 from .recipes import ConfigError, Recipe, get_recipe, validate
+from .records import RecordError, fingerprint, load_record
+from .train import run_config
 
 DEVICE_CLASSES = ("gpu", "cpu")  # sub-folders of the runs folder, preferred first
 RUNS_DIR = Path("book") / "runs"  # relative to the repository root
 BASELINE = "fast"  # the experiment every ablation is compared with
-
-# What the original write-up lists under "Features" (the trials it ran) and "Next steps".
-SYLLABUS: Mapping[str, str] = MappingProxyType({
-    "trial-1": "Having different number of Convolutional layers - 4 to 5 layers - 5th layer being "
-               "replacement of fully connected layer to map to number of outputs",
-    "trial-2": "Maxpool trials or having at each or couple conv layers",
-    "trial-3": "Dropout at different layers",
-    "trial-4": "Added Fully connected layer at end",
-    "trial-5": "Changed number of output channels to Convolutional layers to check accuracy and number of params",
-    "trial-6": "Change in learning rate and momentum",
-    "trial-7": "Changes in transformations to the input data during training",
-    "next-1": "Calculate Receptive field",
-    "next-2": "1x1 Convolution try",
-    "next-3": "Check Transition layer",
-    "next-4": "Remove Dropout to check",
-    "next-5": "Image Normalization check",
-})
-SYLLABUS_SOURCE = "the original S6 write-up (README), sections \"Features\" and \"Next steps\""
 
 # Headings of the ablation groups, in page order.
 GROUPS: Mapping[str, str] = MappingProxyType({
@@ -335,13 +321,9 @@ class PlannedRun:
 
     def config(self, **options) -> dict:
         """The config a run of this records (`options` go to train.run_config: limits, dry_run, workers)."""
-        from .train import run_config  # lazy: torch
-
         return run_config(self.recipe, seed=self.seed, **options)
 
     def fingerprint(self, **options) -> str:
-        from .records import fingerprint
-
         return fingerprint(self.config(**options))
 
 
@@ -386,7 +368,83 @@ def recipe_changes(recipe: Recipe, base: Recipe) -> dict[str, tuple]:
 
 def spec_changes(model: str, base_model: str) -> dict[str, tuple]:
     """{NetSpec field: (base value, value)} for each field of the model's spec that differs."""
-    from .models import get_spec
-
     a, b = dataclasses.asdict(get_spec(base_model)), dataclasses.asdict(get_spec(model))
     return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+
+
+# --- the audit: records the current plans and code would not reproduce -------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # relative to the runs folder
+    kind: str  # "stale", "unplanned", "misplaced", "invalid"
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.kind}: {self.detail}"
+
+
+def stale_records(runs_dir: str | Path) -> list[Problem]:
+    """Every record under `runs_dir` that the current plans and code would not reproduce.
+
+    Only run records are checked: files in the device-class folders (gpu/, cpu/) and loose files in
+    `runs_dir` itself; other folders (e.g. benchmark records in bench/) are not this check's.
+    A record is matched to the planned run its path names (<device class>/<key>-s<seed>.json); it is
+    "stale" when its config fingerprint differs from the one the current recipe and plan give, or its
+    model spec from the current variant; "unplanned" when no plan has that path; "misplaced" when its
+    device is not the folder's class; "invalid" when it does not validate.
+    """
+    runs_dir = Path(runs_dir)
+    planned = all_planned_runs()
+    problems = []
+    files = [*runs_dir.glob("*.json"), *(p for cls in DEVICE_CLASSES for p in (runs_dir / cls).rglob("*.json"))]
+    for path in sorted(files):
+        rel = path.relative_to(runs_dir)
+        name = rel.as_posix()
+        try:
+            record = load_record(path)
+        except RecordError as err:
+            problems.append(Problem(name, "invalid", str(err)))
+            continue
+        if len(rel.parts) != 2 or rel.parts[0] not in DEVICE_CLASSES:
+            problems.append(Problem(name, "misplaced", f"records belong in {' or '.join(DEVICE_CLASSES)}/ "
+                                                       f"as <experiment>-s<seed>.json"))
+            continue
+        if device_class(record) != rel.parts[0]:
+            problems.append(Problem(name, "misplaced", f"ran on {record['environment']['device']!r}, "
+                                                       f"which is not {rel.parts[0]}"))
+        run = planned.get(rel.parts[1])
+        if run is None:
+            problems.append(Problem(name, "unplanned", "no plan in s6lib/experiments.py has a run with this path "
+                                                       "(planned records are named <experiment>-s<seed>.json)"))
+            continue
+        want = run.config()
+        if record["config_fingerprint"] != fingerprint(want):
+            diff = _diff(want, record["config"])
+            problems.append(Problem(name, "stale", f"its config differs from experiment {run.key!r} seed {run.seed} "
+                                                   f"as now planned: {diff}; re-run it"))
+            continue
+        try:
+            spec = spec_to_dict(get_spec(record["model"]["name"]))
+        except ValueError:
+            spec = None
+        if record["model"]["spec"] != spec:
+            problems.append(Problem(name, "stale", f"model {record['model']['name']!r} is now defined differently "
+                                                   "in s6lib/models.py; re-run it"))
+    return problems
+
+
+def _diff(want, got, prefix: str = "config") -> str:
+    """The first few differences between two JSON-like values, as 'path: recorded → planned'."""
+    out = []
+
+    def walk(a, b, where):
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b)):
+                walk(a.get(k, "<missing>"), b.get(k, "<missing>"), f"{where}.{k}")
+        elif a != b or type(a) is not type(b):
+            out.append(f"{where}: recorded {b!r}, planned {a!r}")
+
+    walk(want, got, prefix)
+    return "; ".join(out[:4]) + (f"; and {len(out) - 4} more" if len(out) > 4 else "") if out else "fingerprint only"

@@ -13,6 +13,7 @@ so only convolutions and pools get a row.
 
 from __future__ import annotations
 
+import pandas as pd
 from torch import nn
 
 from .models import INPUT_SHAPE, NetSpec, build_model
@@ -35,9 +36,12 @@ def receptive_field(model: nn.Module | NetSpec | str) -> list[dict]:
 
 def receptive_field_table(model: nn.Module | NetSpec | str):
     """`receptive_field` as a pandas DataFrame indexed by layer name, for the chapters."""
-    import pandas as pd  # lazy: not needed for training
-
     return pd.DataFrame(receptive_field(model)).set_index("layer").astype("Int64")  # Int64: the input row has no kernel
+
+
+def last_conv_rf(model: nn.Module | NetSpec | str) -> int:
+    """Receptive field of the last 3×3 conv, in input pixels: what the head's inputs each see."""
+    return [row for row in receptive_field(model) if row["layer"].startswith("conv") and row["kernel"] == 3][-1]["rf"]
 
 
 def _int(value) -> int:

@@ -325,22 +325,3 @@ def _read_json(path: str | Path):
 def load_records(folder: str | Path, pattern: str = "*.json") -> list[dict]:
     """Every record in `folder` (sorted by file name); a malformed one raises RecordError."""
     return [load_record(p) for p in sorted(Path(folder).glob(pattern))]
-
-
-def epochs_frame(records: list[dict]):
-    """One row per (run, epoch) with the run's recipe, model, seed and device: a pandas DataFrame for plots."""
-    import pandas as pd  # lazy: not needed for training
-
-    rows = [
-        {
-            "recipe": r["config"]["recipe"]["name"],
-            "model": r["model"]["name"],
-            "seed": r["config"]["seed"],
-            "device_name": r["environment"]["device_name"],
-            "status": r["status"],
-            **row,
-        }
-        for r in records
-        for row in r["epochs"]
-    ]
-    return pd.DataFrame(rows, columns=["recipe", "model", "seed", "device_name", "status", *EPOCH])

@@ -1,28 +1,32 @@
-"""From run records to the numbers the Part 2 chapters state: summaries, the headline check, staleness.
+"""From run records to the numbers and sentences the Part 2 chapters state: per-run numbers,
+tables, per-experiment summaries, comparisons against the seed spread, and the headline claims.
 
 The chapters call these functions and print what they return; no number in
 their prose is typed by hand. A planned run (s6lib/experiments.py) may have no
 record yet: it is then reported as "not run yet", never filled in.
 
-    runs = load_runs("training", find_runs_dir())
+    runs = load_runs("training", find_runs_dir())   # s6lib.runs
     summary_table(runs)            # one row per experiment
     headline(runs).verdict         # "met", "not met" or "not yet measured"
-    stale_records(find_runs_dir()) # records the current code would not reproduce
 """
 
 from __future__ import annotations
 
 import html
 import math
-import os
 import statistics
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
+
+import pandas as pd
 
 from . import experiments as ex
-from .records import RecordError, fingerprint, load_record
+from .models import build_model, count_parameters, get_spec
+from .receptive_field import last_conv_rf
+from .records import EPOCH
+from .runs import RUNS_ENV, Run
 
 TARGET = 99.4  # percent test accuracy: the assignment's bar
 GOAL_MEAN = 99.45  # the improved recipe's mean final test accuracy
@@ -31,127 +35,6 @@ LAST_EPOCHS = 3  # every seed must stay >= TARGET in each of these last epochs
 EPOCH_BUDGET = 15
 PARAM_BUDGET = 20_000
 SMALL_BUDGET = 8_000  # the next session's bar
-RUNS_ENV = "S6_RUNS_DIR"  # points the chapters at a runs folder (e.g. a clone's book/runs in Colab)
-LIVE_ENV = "S6_LIVE_TRAIN"  # "1": the training chapter re-trains live even without CUDA; "0": never
-
-# The original notebook's stored log: test accuracy after each of its 20 epochs, from a single run
-# with no seed set. Source: the original's S6.ipynb output, as transcribed in the course's reference
-# notes (shared/seed/README.md); the final epoch's figures are also in the original write-up
-# (S6-README.md, "News": Loss=0.2251, Accuracy=97.75 train; 0.0214, 99.40% test).
-ORIGINAL_LOG = {
-    "source": "the original S6 notebook's training log (single unseeded run); final epoch also in its README",
-    "model": "net6",
-    "parameters": 17_022,
-    "test_acc": (97.32, 98.02, 98.67, 98.72, 98.67, 98.89, 98.91, 99.14, 99.17, 98.99,
-                 99.19, 99.20, 99.33, 99.22, 99.16, 99.35, 99.34, 99.39, 99.37, 99.40),
-    "final": {"train_loss": 0.2251, "train_acc": 97.75, "test_loss": 0.0214, "test_acc": 99.40},
-}
-
-# The original's trial log (Param_Accuracy_Optimization_Experiments.xlsx, the rows with numbers), its
-# "Changes done" column verbatim: one unseeded run each, accuracies in percent. Its last two rows have
-# no number in the sheet; they are numbered 12 and 13 here. `ours` is the experiment here that asks
-# the same question.
-ORIGINAL_TRIALS = (
-    {"trial": 3, "change": "Removed DropOut from Layer 1 2 and 4", "parameters": 9_174,
-     "train_acc": 97.93, "test_acc": 99.36, "ours": "width-narrow"},
-    {"trial": 4, "change": "Removed 1 Max Pool layer from Number 4", "parameters": 9_174,
-     "train_acc": 98.08, "test_acc": 99.07, "ours": "pool-once"},
-    {"trial": 5, "change": "Removed 1 Drop out layer from Number 4", "parameters": 9_174,
-     "train_acc": 98.53, "test_acc": 99.33, "ours": "dropout-0"},
-    {"trial": 6, "change": "On 4 removed Conv5 full layer and added an FC after GAP", "parameters": 6_594,
-     "train_acc": 96.77, "test_acc": 98.65, "ours": "fc-head"},
-    {"trial": 7, "change": "Continued same along with Conv5", "parameters": 25_538,
-     "train_acc": 98.22, "test_acc": 99.26, "ours": "fc-head"},
-    {"trial": 8, "change": "Same as 4 with increased channels to 64", "parameters": 30_414,
-     "train_acc": 98.19, "test_acc": 99.42, "ours": "width-wide"},
-    {"trial": 9, "change": "Reduced a convolutional layer and removed Maxpool", "parameters": 8_910,
-     "train_acc": 94.88, "test_acc": 97.40, "ours": "pool-none"},
-    {"trial": 10, "change": "All same as 4 without Maxpool", "parameters": 9_174,
-     "train_acc": 95.48, "test_acc": 97.40, "ours": "pool-none"},
-    {"trial": 11, "change": "All same as 4 with number parameters increase in Convolutional layer 4 to 64 instead "
-                            "of 32. Reached till 99%. Changed learning rate to 0.02. Small changes in Dropout and "
-                            "Maxpool as well", "parameters": 16_758,
-     "train_acc": 98.28, "test_acc": 99.23, "ours": "lr-0.02"},
-    {"trial": 12, "change": "Made everything same as 4 - Except Convolution 4 has 64 output channels instead of 32",
-     "parameters": 16_758, "train_acc": 98.03, "test_acc": 99.30, "ours": "width-wide"},
-    {"trial": 13, "change": "From 4 increased the parameters slightly; Increased transformations",
-     "parameters": 17_022, "train_acc": 97.75, "test_acc": 99.40, "ours": "seed"},
-)
-ORIGINAL_TRIALS_SOURCE = "Param_Accuracy_Optimization_Experiments.xlsx, the original's trial log"
-
-
-# --- finding and loading records -----------------------------------------------------------
-
-
-def find_runs_dir(start: str | Path | None = None) -> Path | None:
-    """The runs folder: $S6_RUNS_DIR, else ../runs (a chapter in book/mnist), runs (book/) or
-    book/runs (the repository root), looked up from `start` (default: the working directory).
-    None when there is none: a notebook opened alone, e.g. in Colab."""
-    if os.environ.get(RUNS_ENV):
-        path = Path(os.environ[RUNS_ENV]).expanduser()
-        return path if path.is_dir() else None
-    start = Path(start or ".")
-    for candidate in (start / ".." / "runs", start / "runs", start / ex.RUNS_DIR):
-        if candidate.is_dir():
-            return candidate.resolve()
-    return None
-
-
-@dataclass(frozen=True)
-class Run:
-    """A planned run and the record it has, if any (the first device class in the preference order)."""
-
-    planned: ex.PlannedRun
-    record: dict | None = None
-    path: Path | None = None  # the record file
-
-    @property
-    def key(self) -> str:
-        return self.planned.key
-
-    @property
-    def seed(self) -> int:
-        return self.planned.seed
-
-    @property
-    def device_class(self) -> str | None:
-        return ex.device_class(self.record) if self.record else None
-
-    @property
-    def complete(self) -> bool:
-        return self.record is not None and self.record["status"] == "complete"
-
-    @property
-    def status(self) -> str:
-        if self.record is None:
-            return "not run yet"
-        r = self.record
-        if r["status"] == "running":
-            return f"running ({len(r['epochs'])}/{r['config']['recipe']['epochs']} epochs)"
-        return r["status"]
-
-
-def load_runs(plan: str | Iterable[ex.Experiment], runs_dir: str | Path | None,
-              prefer: Sequence[str] = ex.DEVICE_CLASSES) -> list[Run]:
-    """Each planned run of `plan` with its record: the first complete one in `prefer`'s device-class
-    folders (GPU before CPU by default), else the first incomplete one (running, interrupted,
-    diverged). `runs_dir` None: every run is "not run yet".
-
-    A record that does not validate raises RecordError; one whose config is not the planned run's
-    is not used (see `stale_records`).
-    """
-    runs = []
-    for planned in ex.planned_runs(plan):
-        found = []
-        for cls in prefer if runs_dir is not None else ():
-            path = Path(runs_dir) / cls / planned.path
-            if path.exists():
-                record = load_record(path)
-                if record["config_fingerprint"] == planned.fingerprint():
-                    found.append(Run(planned, record, path))
-        runs.append(next((r for r in found if r.complete), found[0] if found else Run(planned)))
-    return runs
-
 
 # --- per-record numbers ------------------------------------------------------------------------
 
@@ -192,8 +75,6 @@ def device_label(record: dict) -> str:
 
 def seed_table(runs: Sequence[Run]):
     """One row per planned run: its status and, when complete, its numbers."""
-    import pandas as pd
-
     rows = []
     for run in runs:
         row = {"experiment": run.key, "seed": run.seed, "status": run.status, "device": None,
@@ -218,8 +99,6 @@ def seed_table(runs: Sequence[Run]):
 
 def pretty(frame, digits: int = 2):
     """A copy of `frame` for display: floats with `digits` decimals, missing values as "–"."""
-    import pandas as pd
-
     out = frame.copy()
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col]):
@@ -231,8 +110,6 @@ def pretty(frame, digits: int = 2):
 
 def recipe_diff_table(key: str, base_key: str):
     """The recipe fields in which experiment `key` differs from `base_key`, side by side."""
-    import pandas as pd
-
     a, b = ex.get_experiment(key).build(), ex.get_experiment(base_key).build()
     changes = ex.recipe_changes(a, b)
     return pd.DataFrame({base_key: [_short(old) for old, _ in changes.values()],
@@ -242,8 +119,6 @@ def recipe_diff_table(key: str, base_key: str):
 
 def recipe_table(key: str):
     """Every setting of an experiment's recipe, one row each (augment fields as augment.x)."""
-    import pandas as pd
-
     flat = ex.flat_recipe(ex.get_experiment(key).build())
     return pd.DataFrame({key: [_short(v) for v in flat.values()]}, index=pd.Index(list(flat), name="setting"))
 
@@ -299,9 +174,6 @@ class Summary:
 
 def summarize(runs: Sequence[Run]) -> list[Summary]:
     """One Summary per experiment, in plan order."""
-    from .models import build_model, count_parameters
-    from .receptive_field import receptive_field
-
     by_key: dict[str, list[Run]] = {}
     for run in runs:
         by_key.setdefault(run.key, []).append(run)
@@ -309,11 +181,10 @@ def summarize(runs: Sequence[Run]) -> list[Summary]:
     for key, group in by_key.items():
         exp, recipe = group[0].planned.experiment, group[0].planned.recipe
         model = build_model(recipe.model)
-        convs = [row for row in receptive_field(model) if row["layer"].startswith("conv") and row["kernel"] == 3]
         done = [r.record for r in group if r.complete]
         out.append(Summary(
             key=key, group=exp.group, change=exp.change, model=recipe.model, parameters=count_parameters(model),
-            rf=convs[-1]["rf"], planned=len(group),
+            rf=last_conv_rf(model), planned=len(group),
             finals=tuple(final_acc(r) for r in done), min_last=tuple(min_last(r) for r in done),
             best_epochs=tuple(best_epoch(r) for r in done), first_reach=tuple(first_reach(r) for r in done),
             devices=tuple(sorted({device_label(r.record) for r in group if r.record is not None})),
@@ -335,8 +206,6 @@ def summary_table(runs_or_summaries, baseline: str | None = None, change: bool =
 
     With `baseline` (an experiment key in the table), also the difference from it and the verdict of
     `compare`; `change=False` leaves out the column that says what each experiment changes."""
-    import pandas as pd
-
     sums = _summaries(runs_or_summaries)
     base = next((s for s in sums if s.key == baseline), None)
     rows = []
@@ -494,21 +363,15 @@ def findings(summaries: Sequence[Summary], baseline: str = ex.BASELINE) -> dict[
 def design_table(keys: Sequence[str]):
     """Model layout of experiments: model name, conv channels, pools, 1×1 transitions, dropout, parameters,
     receptive field of the last conv."""
-    import pandas as pd
-
-    from .models import build_model, count_parameters, get_spec
-    from .receptive_field import receptive_field
-
     rows = []
     for key in keys:
         recipe = ex.get_experiment(key).build()
         spec, model = get_spec(recipe.model), build_model(recipe.model)
-        convs = [r for r in receptive_field(model) if r["layer"].startswith("conv") and r["kernel"] == 3]
         rows.append({"experiment": key, "model": recipe.model, "3×3 conv channels": ", ".join(map(str, spec.channels)),
                      "max-pool after blocks": ", ".join(map(str, spec.pool_after)) or "none",
                      "1×1 after block (channels)": ", ".join(f"{b} ({c})" for b, c in spec.transitions) or "none",
                      "dropout": f"{spec.dropout:g} after blocks {', '.join(map(str, spec.dropout_after))}",
-                     "parameters": count_parameters(model), "RF (last conv)": convs[-1]["rf"]})
+                     "parameters": count_parameters(model), "RF (last conv)": last_conv_rf(model)})
     return pd.DataFrame(rows).set_index("experiment")
 
 
@@ -542,8 +405,6 @@ class Claim:
         return f"Verdict for {self.experiment}: {self.verdict}"
 
     def table(self):
-        import pandas as pd
-
         mark = {True: "yes", False: "no", None: "not measured"}
         return pd.DataFrame([{"criterion": c.name, "required": c.required, "measured": c.measured,
                               "passed": mark[c.passed]} for c in self.criteria]).set_index("criterion")
@@ -584,8 +445,6 @@ def _every(ok_so_far: bool, enough: bool) -> bool | None:
 
 
 def _claim(title: str, runs: Sequence[Run], key: str, criteria_fn) -> Claim:
-    from .models import build_model, count_parameters
-
     mine = [r for r in runs if r.key == key]
     if not mine:
         raise ValueError(f"no planned runs of experiment {key!r} among the runs given")
@@ -653,8 +512,6 @@ def pending_gpu(runs: Sequence[Run]) -> list[ex.PlannedRun]:
 
 def pending_table(runs: Sequence[Run]):
     """The GPU runs still to do, one row per experiment, with the command that produces them."""
-    import pandas as pd
-
     todo: dict[str, list[int]] = {}
     for p in pending_gpu(runs):
         todo.setdefault(p.key, []).append(p.seed)
@@ -700,162 +557,10 @@ def provenance_html(runs: Sequence[Run], plan: str, runs_dir: Path | None) -> st
             f"{paragraphs}</div>")
 
 
-# --- what the records say is wrong -------------------------------------------------------------------
-
-
-def mnist_test_labels(root=None):
-    """The MNIST test labels as a NumPy array (needs MNIST: see s6lib.data)."""
-    from .data import mnist_tensors
-
-    return mnist_tensors(False, root)[1].numpy()
-
-
-def mnist_test_images(root=None):
-    """The MNIST test images, uint8 [N, 28, 28] as a NumPy array."""
-    from .data import mnist_tensors
-
-    return mnist_tensors(False, root)[0][:, 0].numpy()
-
-
-def confusion_matrix(records: dict | Sequence[dict], labels):
-    """10×10 counts, rows = true class, columns = predicted, summed over `records` (complete runs on
-    the whole test set), built from each record's `misclassified` list and the test labels."""
-    import numpy as np
-
-    recs = [records] if isinstance(records, dict) else list(records)
-    labels = np.asarray(labels)
-    per_class = np.bincount(labels, minlength=10)
-    cm = np.zeros((10, 10), dtype=np.int64)
-    for r in recs:
-        if r["misclassified"] is None or r["config"]["limit_test"] is not None:
-            raise ValueError("confusion_matrix needs complete runs on the whole test set")
-        wrong = np.array(r["misclassified"], dtype=np.int64).reshape(-1, 2)
-        np.add.at(cm, (labels[wrong[:, 0]], wrong[:, 1]), 1)
-        cm[np.arange(10), np.arange(10)] += per_class - np.bincount(labels[wrong[:, 0]], minlength=10)
-    return cm
-
-
-def top_confusions(cm, n: int = 3) -> list[tuple[int, int, int]]:
-    """The `n` largest off-diagonal cells of a confusion matrix: (true, predicted, count), largest first."""
-    cells = [(int(cm[i][j]), i, j) for i in range(len(cm)) for j in range(len(cm)) if i != j and cm[i][j]]
-    return [(i, j, c) for c, i, j in sorted(cells, key=lambda t: (-t[0], t[1], t[2]))[:n]]
-
-
-def hardest_digits(records: Sequence[dict], labels, n: int = 24):
-    """The test images most seeds get wrong: index, true label, most common prediction, seeds wrong."""
-    import pandas as pd
-
-    predictions: dict[int, list[int]] = {}
-    for r in records:
-        for index, predicted in r["misclassified"] or []:
-            predictions.setdefault(index, []).append(predicted)
-    rows = [{"index": i, "true": int(labels[i]), "predicted": Counter(p).most_common(1)[0][0],
-             "seeds wrong": len(p)} for i, p in predictions.items()]
-    frame = pd.DataFrame(rows, columns=["index", "true", "predicted", "seeds wrong"])
-    return frame.sort_values(["seeds wrong", "index"], ascending=[False, True]).head(n).reset_index(drop=True)
-
-
-# --- staleness ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str  # relative to the runs folder
-    kind: str  # "stale", "unplanned", "misplaced", "invalid"
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.kind}: {self.detail}"
-
-
-def stale_records(runs_dir: str | Path) -> list[Problem]:
-    """Every record under `runs_dir` that the current plans and code would not reproduce.
-
-    Only run records are checked: files in the device-class folders (gpu/, cpu/) and loose files in
-    `runs_dir` itself; other folders (e.g. benchmark records in bench/) are not this check's.
-    A record is matched to the planned run its path names (<device class>/<key>-s<seed>.json); it is
-    "stale" when its config fingerprint differs from the one the current recipe and plan give, or its
-    model spec from the current variant; "unplanned" when no plan has that path; "misplaced" when its
-    device is not the folder's class; "invalid" when it does not validate.
-    """
-    from .models import get_spec, spec_to_dict
-
-    runs_dir = Path(runs_dir)
-    planned = ex.all_planned_runs()
-    problems = []
-    files = [*runs_dir.glob("*.json"), *(p for cls in ex.DEVICE_CLASSES for p in (runs_dir / cls).rglob("*.json"))]
-    for path in sorted(files):
-        rel = path.relative_to(runs_dir)
-        name = rel.as_posix()
-        try:
-            record = load_record(path)
-        except RecordError as err:
-            problems.append(Problem(name, "invalid", str(err)))
-            continue
-        if len(rel.parts) != 2 or rel.parts[0] not in ex.DEVICE_CLASSES:
-            problems.append(Problem(name, "misplaced", f"records belong in {' or '.join(ex.DEVICE_CLASSES)}/ "
-                                                       f"as <experiment>-s<seed>.json"))
-            continue
-        if ex.device_class(record) != rel.parts[0]:
-            problems.append(Problem(name, "misplaced", f"ran on {record['environment']['device']!r}, "
-                                                       f"which is not {rel.parts[0]}"))
-        run = planned.get(rel.parts[1])
-        if run is None:
-            problems.append(Problem(name, "unplanned", "no plan in s6lib/experiments.py has a run with this path "
-                                                       "(planned records are named <experiment>-s<seed>.json)"))
-            continue
-        want = run.config()
-        if record["config_fingerprint"] != fingerprint(want):
-            diff = _diff(want, record["config"])
-            problems.append(Problem(name, "stale", f"its config differs from experiment {run.key!r} seed {run.seed} "
-                                                   f"as now planned: {diff}; re-run it"))
-            continue
-        try:
-            spec = spec_to_dict(get_spec(record["model"]["name"]))
-        except ValueError:
-            spec = None
-        if record["model"]["spec"] != spec:
-            problems.append(Problem(name, "stale", f"model {record['model']['name']!r} is now defined differently "
-                                                   "in s6lib/models.py; re-run it"))
-    return problems
-
-
-def _diff(want, got, prefix: str = "config") -> str:
-    """The first few differences between two JSON-like values, as 'path: recorded → planned'."""
-    out = []
-
-    def walk(a, b, where):
-        if isinstance(a, dict) and isinstance(b, dict):
-            for k in sorted(set(a) | set(b)):
-                walk(a.get(k, "<missing>"), b.get(k, "<missing>"), f"{where}.{k}")
-        elif a != b or type(a) is not type(b):
-            out.append(f"{where}: recorded {b!r}, planned {a!r}")
-
-    walk(want, got, prefix)
-    return "; ".join(out[:4]) + (f"; and {len(out) - 4} more" if len(out) > 4 else "") if out else "fingerprint only"
-
-
-# --- live training ----------------------------------------------------------------------------------------
-
-
-def live_training(env: dict | None = None) -> tuple[bool, str]:
-    """(re-train live?, why): yes on a machine with CUDA, or when S6_LIVE_TRAIN=1; never when it is 0."""
-    env = os.environ if env is None else env
-    flag = env.get(LIVE_ENV)
-    if flag == "0":
-        return False, f"{LIVE_ENV}=0 is set"
-    if flag == "1":
-        return True, f"{LIVE_ENV}=1 is set"
-    import torch
-
-    if torch.cuda.is_available():
-        return True, f"this machine has a CUDA device ({torch.cuda.get_device_name(0)})"
-    return False, f"the machine that ran this page has no CUDA device (set {LIVE_ENV}=1 to train here anyway)"
-
-
-def epochs_frame(runs: Sequence[Run]):
-    """records.epochs_frame of the complete runs among `runs` (experiment key in the "recipe" column)."""
-    from .records import epochs_frame as frame
-
-    return frame([r.record for r in runs if r.complete])
-
+def epochs_frame(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per (complete run, epoch) with the run's experiment (the "recipe" column), model, seed
+    and device: for the learning-curve plots."""
+    rows = [{"recipe": r["config"]["recipe"]["name"], "model": r["model"]["name"], "seed": r["config"]["seed"],
+             "device_name": r["environment"]["device_name"], "status": r["status"], **row}
+            for r in (run.record for run in runs if run.complete) for row in r["epochs"]]
+    return pd.DataFrame(rows, columns=["recipe", "model", "seed", "device_name", "status", *EPOCH])

@@ -27,6 +27,7 @@ from .recipes import ConfigError, Recipe, recipe_config, validate
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 DRY_RUN_BATCHES = 2  # training batches of a --dry-run (one test batch)
 WORKERS = 2  # pipeline A's DataLoader processes (Colab and this CI machine have 2 CPU cores)
+LIVE_ENV = "S6_LIVE_TRAIN"  # "1": the training chapter re-trains live even without CUDA; "0": never
 
 
 def set_seed(seed: int) -> None:
@@ -62,6 +63,19 @@ def resolve_device(name: str) -> torch.device:
 def progress_default() -> bool:
     """Progress bars only for a person at a terminal: not in CI, not into a log file."""
     return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def live_training(env: dict | None = None) -> tuple[bool, str]:
+    """(re-train live?, why): yes on a machine with CUDA, or when S6_LIVE_TRAIN=1; never when it is 0."""
+    env = os.environ if env is None else env
+    flag = env.get(LIVE_ENV)
+    if flag == "0":
+        return False, f"{LIVE_ENV}=0 is set"
+    if flag == "1":
+        return True, f"{LIVE_ENV}=1 is set"
+    if torch.cuda.is_available():
+        return True, f"this machine has a CUDA device ({torch.cuda.get_device_name(0)})"
+    return False, f"the machine that ran this page has no CUDA device (set {LIVE_ENV}=1 to train here anyway)"
 
 
 # --- a whole run -----------------------------------------------------------------------------

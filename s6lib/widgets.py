@@ -9,7 +9,7 @@ the slider is linked to them in the browser (`jslink`).
 import ipywidgets as widgets
 
 from s6lib.backprop import CLASS_VALUES, SHEET_STEPS, iterate, loss_curves
-from s6lib.plots import loss_curve_png
+from s6lib.backprop_plots import loss_curve_png
 
 # The class rates and a spread around them, up to rates far too large for a
 # sheet (the stable sigmoid keeps those finite).

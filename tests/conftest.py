@@ -20,6 +20,13 @@ if "S6_DATA_DIR" not in os.environ and (SHARED_DATA / "MNIST").is_dir():
     os.environ["S6_DATA_DIR"] = str(SHARED_DATA)
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that needs the built book is slow (the build takes minutes)."""
+    for item in items:
+        if "built_site" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def toc_pages() -> list[str]:
     """Every page of the book, as a path without suffix, in book order."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())

@@ -2,7 +2,11 @@
 
 import shutil
 
+import pytest
+
 from conftest import ROOT, build_book, toc_pages
+
+pytestmark = pytest.mark.slow
 
 
 def test_book_builds_every_toc_page(built_site):

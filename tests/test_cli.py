@@ -102,6 +102,7 @@ def test_module_entry_point_shows_help_with_defaults():
     assert "--dry-run" in result.stdout and "(default: seed)" in result.stdout
 
 
+@pytest.mark.slow
 def test_one_full_epoch_of_the_seed_recipe_from_the_command_line(mnist_root, tmp_path):
     """The engine's acceptance command, as a user types it: all 60,000 images, one epoch, on the CPU."""
     out = tmp_path / "seed-1epoch.json"

@@ -40,7 +40,7 @@ def test_every_record_comes_back_in_one_archive(tmp_path):
         names = [Path(n) for n in archive.getnames() if n.endswith(".json")]
     folders = sorted({str(n.parent) for n in names})
     # bench, the graph and eager runs, and the plans (the stand-in also writes three for the --list call)
-    assert folders == ["book/runs/bench", "book/runs/gpu", "book/runs/gpu/engines/eager",
-                       "book/runs/gpu/engines/graph"]
+    assert folders == ["book/runs/bench", "book/runs/checks/gpu-eager", "book/runs/checks/gpu-graph",
+                       "book/runs/gpu"]
     assert len(names) == 3 * 5 and f"packed {len(names)} records" in result.stdout
     assert "sweep --plan ablations small training --device cuda" in calls.read_text()

@@ -112,8 +112,3 @@ def test_running_and_diverged_records_are_valid_too():
     diverged["diverged_at"] = {"epoch": 2, "step": 17}
     validate(diverged)
 
-
-def test_epochs_frame_has_one_row_per_epoch():
-    frame = records.epochs_frame([make_record(), make_record()])
-    assert len(frame) == 2
-    assert {"recipe", "model", "seed", "test_acc", "epoch"} <= set(frame.columns)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from s6lib import experiments as ex
-from s6lib import models, records, recipes, results
+from s6lib import mistakes, models, original, records, recipes, results, train
+from s6lib.runs import RUNS_ENV, find_runs_dir, load_runs
 from s6lib.engine import engine_record
 
 ENVIRONMENTS = {
@@ -64,7 +65,7 @@ def planned(key: str, seed: int) -> ex.PlannedRun:
 
 
 def test_runs_without_records_are_not_run_yet():
-    runs = results.load_runs("training", None)
+    runs = load_runs("training", None)
     assert len(runs) == len(ex.planned_runs("training"))
     assert all(r.record is None and r.status == "not run yet" for r in runs)
     table = results.summary_table(runs)
@@ -81,7 +82,7 @@ def test_gpu_records_are_preferred_and_foreign_configs_ignored(tmp_path):
     records.write_record(wrong, tmp_path / "gpu" / other.path)
     write(tmp_path, planned("seed", 2), "cpu", accs=curve(99.3, 20))
     write(tmp_path, planned("seed", 2), "gpu", accs=[99.0] * 4, status="running")
-    runs = {(r.key, r.seed): r for r in results.load_runs("training", tmp_path)}
+    runs = {(r.key, r.seed): r for r in load_runs("training", tmp_path)}
     assert runs["seed", 2].device_class == "cpu" and runs["seed", 2].complete  # complete beats running
     assert runs["fast", 1].device_class == "gpu"
     assert runs["fast", 2].device_class == "cpu"
@@ -90,14 +91,14 @@ def test_gpu_records_are_preferred_and_foreign_configs_ignored(tmp_path):
 
 
 def test_find_runs_dir(tmp_path, monkeypatch):
-    monkeypatch.delenv(results.RUNS_ENV, raising=False)
+    monkeypatch.delenv(RUNS_ENV, raising=False)
     chapter = tmp_path / "book" / "mnist"
     chapter.mkdir(parents=True)
-    assert results.find_runs_dir(chapter) is None
+    assert find_runs_dir(chapter) is None
     (tmp_path / "book" / "runs").mkdir()
-    assert results.find_runs_dir(chapter) == (tmp_path / "book" / "runs").resolve()
-    monkeypatch.setenv(results.RUNS_ENV, str(tmp_path / "nowhere"))
-    assert results.find_runs_dir(chapter) is None
+    assert find_runs_dir(chapter) == (tmp_path / "book" / "runs").resolve()
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path / "nowhere"))
+    assert find_runs_dir(chapter) is None
 
 
 # --- numbers ------------------------------------------------------------------------------------------
@@ -111,18 +112,27 @@ def test_per_record_numbers():
     assert results.best_epoch(r) == 14
     assert results.first_reach(r) == 13
     assert results.first_reach([99.0, 99.3]) is None
-    assert results.first_reach(list(results.ORIGINAL_LOG["test_acc"])) == 20  # the original reached 99.4 once, at the end
+    assert results.first_reach(list(original.ORIGINAL_LOG["test_acc"])) == 20  # the original reached 99.4 once, at the end
+
+
+def test_epochs_frame_has_one_row_per_epoch_of_each_complete_run(tmp_path):
+    for seed in (1, 2):
+        write(tmp_path, planned("fast", seed))
+    frame = results.epochs_frame(load_runs([ex.get_experiment("fast")], tmp_path))
+    assert len(frame) == 2 * ex.get_experiment("fast").build().epochs
+    assert {"recipe", "model", "seed", "test_acc", "epoch"} <= set(frame.columns)
+    assert set(frame["recipe"]) == {"fast"} and set(frame["seed"]) == {1, 2}
 
 
 def test_summary_statistics(tmp_path):
     finals = [99.40, 99.50, 99.45]
     for seed, final in zip((1, 2, 3), finals):
         write(tmp_path, planned("pool-none", seed), accs=curve(final, 15))
-    s = next(s for s in results.summarize(results.load_runs("ablations", tmp_path)) if s.key == "pool-none")
+    s = next(s for s in results.summarize(load_runs("ablations", tmp_path)) if s.key == "pool-none")
     assert s.n == 3 and s.planned == 3
     assert s.mean == pytest.approx(99.45) and s.std == pytest.approx(0.05)
     assert s.parameters == models.count_parameters(models.build_model("net6-d05-pool-none"))
-    assert s.rf < next(t for t in results.summarize(results.load_runs("ablations", None)) if t.key == "fast").rf
+    assert s.rf < next(t for t in results.summarize(load_runs("ablations", None)) if t.key == "fast").rf
     assert s.reached == 3 and s.devices == ("GPU: NVIDIA H100 80GB HBM3",)
 
 
@@ -139,7 +149,7 @@ def test_describe_reports_missing_and_spread(tmp_path):
     for seed in (1, 2, 3):
         write(tmp_path, planned("fast", seed), accs=curve(99.45 + 0.01 * seed, 15))
         write(tmp_path, planned("aug-none", seed), accs=curve(99.10 + 0.01 * seed, 15))
-    sums = {s.key: s for s in results.summarize(results.load_runs("ablations", tmp_path))}
+    sums = {s.key: s for s in results.summarize(load_runs("ablations", tmp_path))}
     text = results.describe(sums["aug-none"], sums["fast"])
     assert "lower on every seed" in text and "augment.rotation: 20 → 0" in text
     assert "not run yet" in results.describe(sums["no-bn"], sums["fast"])
@@ -154,7 +164,7 @@ def test_describe_reports_missing_and_spread(tmp_path):
 def claim_for(tmp_path, finals, last=None, seeds=(1, 2, 3, 4, 5)):
     for seed, final in zip(seeds, finals):
         write(tmp_path, planned("fast", seed), accs=curve(final, 15, last=last if seed == seeds[0] else None))
-    return results.headline(results.load_runs("training", tmp_path))
+    return results.headline(load_runs("training", tmp_path))
 
 
 def test_headline_met(tmp_path):
@@ -179,7 +189,7 @@ def test_headline_not_yet_measured_with_few_seeds(tmp_path):
     claim = claim_for(tmp_path, [99.5, 99.5], seeds=(1, 2))
     assert claim.verdict == "not yet measured"
     assert "Fewer than 5 seeds are complete" in claim.markdown()
-    assert results.headline(results.load_runs("training", None)).verdict == "not yet measured"
+    assert results.headline(load_runs("training", None)).verdict == "not yet measured"
 
 
 def test_headline_fails_early_when_a_seed_already_fails(tmp_path):
@@ -190,7 +200,7 @@ def test_headline_fails_early_when_a_seed_already_fails(tmp_path):
 def test_small_claim(tmp_path):
     for seed in ex.get_experiment("small-net6").seeds:
         write(tmp_path, planned("small-net6", seed), accs=curve(99.41, 15))
-    claim = results.small_claim(results.load_runs("small", tmp_path), "small-net6")
+    claim = results.small_claim(load_runs("small", tmp_path), "small-net6")
     assert claim.verdict == "met" and claim.parameters < results.SMALL_BUDGET
 
 
@@ -199,27 +209,27 @@ def test_small_claim(tmp_path):
 
 def test_confusion_matrix_from_misclassified():
     r = fake_record(planned("fast", 1), curve(99.0, 15))
-    cm = results.confusion_matrix(r, LABELS)
+    cm = mistakes.confusion_matrix(r, LABELS)
     assert cm.sum() == len(LABELS)
     assert (cm.sum(1) == np.bincount(LABELS)).all()
     assert np.trace(cm) == len(LABELS) - len(r["misclassified"])
     index, predicted = r["misclassified"][0]
     assert cm[LABELS[index], predicted] >= 1
-    two = results.confusion_matrix([r, r], LABELS)
+    two = mistakes.confusion_matrix([r, r], LABELS)
     assert (two == 2 * cm).all()
 
 
 def test_top_confusions():
     cm = np.diag([10] * 10)
     cm[4, 9], cm[7, 1], cm[3, 5] = 6, 2, 6
-    assert results.top_confusions(cm, 2) == [(3, 5, 6), (4, 9, 6)]
+    assert mistakes.top_confusions(cm, 2) == [(3, 5, 6), (4, 9, 6)]
 
 
 def test_hardest_digits_are_those_most_seeds_miss():
     a = fake_record(planned("fast", 1), curve(99.9, 15))
     b = fake_record(planned("fast", 2), curve(99.9, 15))
     b["misclassified"] = [list(a["misclassified"][0]), [5, 7]]
-    hard = results.hardest_digits([a, b], LABELS, n=3)
+    hard = mistakes.hardest_digits([a, b], LABELS, n=3)
     assert hard.iloc[0]["index"] == a["misclassified"][0][0] and hard.iloc[0]["seeds wrong"] == 2
     assert list(hard.columns) == ["index", "true", "predicted", "seeds wrong"]
 
@@ -230,7 +240,7 @@ def test_hardest_digits_are_those_most_seeds_miss():
 def test_fresh_records_are_not_stale(tmp_path):
     write(tmp_path, planned("seed", 1), "cpu", accs=curve(99.3, 20))
     write(tmp_path, planned("fast", 1), "gpu")
-    assert results.stale_records(tmp_path) == []
+    assert ex.stale_records(tmp_path) == []
 
 
 def test_changing_a_planned_recipe_makes_its_records_stale(tmp_path, monkeypatch):
@@ -238,7 +248,7 @@ def test_changing_a_planned_recipe_makes_its_records_stale(tmp_path, monkeypatch
     write(tmp_path, planned("lr-0.1", 1), "gpu")
     fast = recipes.RECIPES["fast"]
     monkeypatch.setitem(recipes.RECIPES, "fast", fast.__class__(**{**fast.__dict__, "lr": 0.07}))
-    problems = {p.path: p for p in results.stale_records(tmp_path)}
+    problems = {p.path: p for p in ex.stale_records(tmp_path)}
     assert problems["gpu/fast-s1.json"].kind == "stale"
     assert "config.recipe.lr: recorded 0.05, planned 0.07" in str(problems["gpu/fast-s1.json"])
     assert "gpu/lr-0.1-s1.json" not in problems  # its lr is its own override; nothing else changed
@@ -249,7 +259,7 @@ def test_changing_an_experiment_override_makes_its_records_stale(tmp_path, monke
     changed = tuple(dataclasses.replace(e, overrides={"augment": {"rotation": 10.0}}) if e.key == "no-rotation" else e
                     for e in ex.ABLATIONS)
     monkeypatch.setattr(ex, "PLANS", {**ex.PLANS, "ablations": changed})
-    (problem,) = results.stale_records(tmp_path)
+    (problem,) = ex.stale_records(tmp_path)
     assert problem.path == "gpu/no-rotation-s2.json" and problem.kind == "stale"
     assert "augment.rotation" in problem.detail
 
@@ -258,7 +268,7 @@ def test_changing_a_model_variant_makes_its_records_stale(tmp_path, monkeypatch)
     write(tmp_path, planned("transition", 1), "gpu")
     spec = models.VARIANTS["net6-d05-transition"]
     monkeypatch.setitem(models.VARIANTS, "net6-d05-transition", dataclasses.replace(spec, transitions=((3, 12),)))
-    (problem,) = results.stale_records(tmp_path)
+    (problem,) = ex.stale_records(tmp_path)
     assert problem.kind == "stale" and "net6-d05-transition" in problem.detail
 
 
@@ -271,7 +281,7 @@ def test_unplanned_misplaced_and_invalid_records_are_reported(tmp_path):
     (tmp_path / "cpu" / "broken-s1.json").write_text("{}")
     (tmp_path / "bench").mkdir()
     (tmp_path / "bench" / "bench-1.json").write_text("{}")  # another kind of record: not this check's
-    kinds = {p.path: p.kind for p in results.stale_records(tmp_path)}
+    kinds = {p.path: p.kind for p in ex.stale_records(tmp_path)}
     assert kinds == {"gpu/fast-s2.json": "misplaced", "cpu/fast-net6-s2.json": "unplanned",
                      "fast-s2.json": "misplaced", "cpu/broken-s1.json": "invalid"}
 
@@ -280,43 +290,43 @@ def test_unplanned_misplaced_and_invalid_records_are_reported(tmp_path):
 
 
 def test_provenance_admonition(tmp_path):
-    assert "No run records here" in results.provenance_html(results.load_runs("training", None), "training", None)
-    empty = results.provenance_html(results.load_runs("training", tmp_path), "training", tmp_path)
+    assert "No run records here" in results.provenance_html(load_runs("training", None), "training", None)
+    empty = results.provenance_html(load_runs("training", tmp_path), "training", tmp_path)
     assert "No runs recorded yet" in empty
     write(tmp_path, planned("seed", 1), "cpu", accs=curve(99.3, 20))
-    runs = results.load_runs("training", tmp_path)
+    runs = load_runs("training", tmp_path)
     html = results.provenance_html(runs, "training", tmp_path)
     assert "admonition warning" in html and "CPU records of a reduced grid" in html
     assert "10 of the 10 planned runs still need a GPU run" in html
     assert len(results.pending_gpu(runs)) == 10
     for run in ex.planned_runs("training"):
         write(tmp_path, run, "gpu", accs=curve(99.45, run.recipe.epochs))
-    runs = results.load_runs("training", tmp_path)
+    runs = load_runs("training", tmp_path)
     html = results.provenance_html(runs, "training", tmp_path)
     assert "admonition note" in html and "GPU, complete" in html
     assert results.pending_gpu(runs) == [] and results.pending_table(runs).empty
 
 
 def test_live_training_switch():
-    assert results.live_training({"S6_LIVE_TRAIN": "1"})[0] is True
-    assert results.live_training({"S6_LIVE_TRAIN": "0"})[0] is False
+    assert train.live_training({"S6_LIVE_TRAIN": "1"})[0] is True
+    assert train.live_training({"S6_LIVE_TRAIN": "0"})[0] is False
     import torch
-    assert results.live_training({})[0] is torch.cuda.is_available()
+    assert train.live_training({})[0] is torch.cuda.is_available()
 
 
 def test_the_original_log_is_the_published_run():
-    log = results.ORIGINAL_LOG
+    log = original.ORIGINAL_LOG
     assert len(log["test_acc"]) == 20 and log["test_acc"][-1] == log["final"]["test_acc"] == 99.40
     assert log["parameters"] == models.count_parameters(models.build_model(log["model"]))
     json.dumps(log)  # plain data
 
 
 def test_the_original_trials_are_the_sheets_rows():
-    assert all(t["ours"] in ex.experiments() for t in results.ORIGINAL_TRIALS)
+    assert all(t["ours"] in ex.experiments() for t in original.ORIGINAL_TRIALS)
     sheet = results_sheet()
     rows = [r for r in sheet if isinstance(r[3], (int, float))]  # the rows with numbers
-    assert len(rows) == len(results.ORIGINAL_TRIALS)
-    for row, trial in zip(rows, results.ORIGINAL_TRIALS):
+    assert len(rows) == len(original.ORIGINAL_TRIALS)
+    for row, trial in zip(rows, original.ORIGINAL_TRIALS):
         assert trial["change"] == " ".join(row[1].replace("\n", "; ").split()), trial["trial"]
         assert (trial["parameters"], trial["train_acc"], trial["test_acc"]) == (
             row[3], round(100 * row[4], 2), round(100 * row[6], 2))
@@ -337,7 +347,7 @@ def test_diverged_runs_are_counted_not_averaged(tmp_path):
         write(tmp_path, planned("lr-0.1", seed), accs=curve(99.4, 15))
     bad = fake_record(planned("lr-0.1", 3), accs=[98.0, 97.0], status="diverged")
     records.write_record(bad, tmp_path / "gpu" / "lr-0.1-s3.json")
-    s = next(s for s in results.summarize(results.load_runs("ablations", tmp_path)) if s.key == "lr-0.1")
+    s = next(s for s in results.summarize(load_runs("ablations", tmp_path)) if s.key == "lr-0.1")
     assert (s.n, s.diverged) == (2, 1)
     assert results.summary_table([s]).loc["lr-0.1", "seeds"] == "2/3 (1 diverged)"
     assert "1 diverged" in results.describe(s, None)

@@ -7,7 +7,7 @@
 # tqdm and MNIST copied into data/MNIST/raw/ (gitignored):
 #   bash tools/gpu_session.sh
 # The device returns at most 8 files, so everything lands in one archive, $OUT/s6-gpu.tar.gz, laid
-# out as the repository is (book/runs/gpu/*.json, book/runs/gpu/engines/{graph,eager}/*.json,
+# out as the repository is (book/runs/gpu/*.json, book/runs/checks/gpu-{graph,eager}/*.json,
 # book/runs/bench/*.json), beside $OUT/session.log. Unpack it at the repository root:
 #   tar -xzf s6-gpu.tar.gz
 set -euo pipefail
@@ -31,7 +31,7 @@ session() {
   section "same results: the fast recipe, seeds 1-5, CUDA graph then eager"
   for engine in graph eager; do
     "$PYTHON" -m s6lib sweep --recipe fast --device cuda --engine "$engine" --seeds 1 2 3 4 5 \
-      --out-dir "$WORK/book/runs/gpu/engines/$engine"
+      --out-dir "$WORK/book/runs/checks/gpu-$engine"
   done
 
   section "all three plans in one process, for at most ${PLAN_SECONDS} s"
