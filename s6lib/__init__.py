@@ -1,8 +1,37 @@
 """s6lib: the library behind the S6 course site.
 
-Part 1 (backpropagation by hand) lives in `s6lib.backprop`; Part 2 (the MNIST
-CNN) in `s6lib.models`, `s6lib.data`, `s6lib.train` and friends. Submodules are
-imported on demand so that `import s6lib` stays cheap (no torch import).
+The modules in the order a reader meets them in the book (chapter in brackets):
+
+Part 1, backpropagation by hand (SymPy and NumPy; no torch)
+    backprop          the 2-2-2 network, its SymPy-derived gradients, gradient-descent iterations
+                      [forward pass, partial derivatives, the backprop table, learning rates]
+    excel             the students' sheet as an .xlsx with live formulas       [the backprop table]
+    backprop_plots    the network diagram and the loss curves                  [all of Part 1]
+    widgets           the learning-rate sliders                                [learning rates]
+
+Part 2, a sub-20k-parameter CNN on MNIST (torch)
+    models            Net6 and its variants, from a declarative NetSpec         [Net6]
+    receptive_field   each layer's receptive field                              [Net6]
+    data              MNIST on disk; pipeline A (torchvision) and B (on the device)  [training]
+    recipes           every hyperparameter of a run, by name                   [training]
+    engine            one training step: optimizer, schedule, precision, eager epochs  [training]
+    graph             the same step captured as one CUDA graph                 [training]
+    train             a whole run: the epoch loop and the run record it writes [training]
+    records           the run record's schema; atomic writes                   [training, status]
+    original          what the original assignment published (syllabus, logs) [training, ablations]
+    experiments       the run plans (training, ablations, small, tuning); the records audit  [ablations]
+    runs              where the records are; each planned run with its record  [all of Part 2]
+    results           records -> numbers, tables, comparisons, sentences, verdicts  [all of Part 2]
+    mistakes          confusion matrix and hardest digits, from the records    [training]
+    mnist_plots       learning curves, accuracies by seed, confusions, digits  [all of Part 2]
+
+Tools behind the pages
+    sweep             many runs side by side, resumable (`python -m s6lib sweep`)
+    bench             the speed benchmark (`python -m s6lib bench`)            [status]
+    provenance        device, package versions and commit of a result          [status]
+    __main__          the command line: train, sweep, bench, summary, data
+
+Importing `s6lib` itself loads nothing; each chapter imports the modules it uses.
 """
 
 __version__ = "0.1.0"
