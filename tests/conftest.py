@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -68,6 +69,23 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def small_run(mnist_root, recipe_name: str = "fast", out=None, engine: str = "auto", precision: str = "auto",
+              **changes) -> dict:
+    """A named recipe, 2 epochs of 64-image batches on 256 training and 256 test images, seed 3, on the CPU
+    (`changes` override recipe fields): the run record."""
+    from s6lib import train
+    from s6lib.recipes import RECIPES
+
+    recipe = dataclasses.replace(RECIPES[recipe_name], **{"epochs": 2, "batch_size": 64, **changes})
+    return train.run(recipe, seed=3, device="cpu", data_root=mnist_root, out=out, limit_train=256, limit_test=256,
+                     engine=engine, precision=precision, progress=False, log=lambda *a: None)
+
+
+def numbers(record: dict) -> list[dict]:
+    """A record's epoch rows without their timings: what must repeat exactly."""
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in record["epochs"]]
 
 
 @pytest.fixture(scope="session")

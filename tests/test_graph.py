@@ -11,6 +11,9 @@ from s6lib.data import ENV_VAR, DeviceLoader
 from s6lib.models import build_model
 from s6lib.recipes import RECIPES, ConfigError
 
+import conftest
+from conftest import numbers
+
 CPU = torch.device("cpu")
 
 
@@ -118,14 +121,9 @@ def test_a_tiny_set_is_one_short_batch_as_in_the_eager_loader():
     assert step.metrics.count.item() == 40 and sorted(step.order[0].tolist()) == list(range(40))
 
 
-def small_run(mnist_root, engine="auto", precision="float32", **changes):
-    recipe = dataclasses.replace(RECIPES["fast"], **{"epochs": 2, "batch_size": 64, "lr": 0.001, **changes})
-    return train.run(recipe, seed=3, device="cpu", data_root=mnist_root, limit_train=256, limit_test=256,
-                     engine=engine, precision=precision, progress=False, log=lambda *a: None)
-
-
-def numbers(record):
-    return [{k: v for k, v in row.items() if k != "seconds"} for row in record["epochs"]]
+def small_run(mnist_root, **changes):
+    """conftest's small run at a small lr in float32: where the graph and eager engines agree to 1e-5."""
+    return conftest.small_run(mnist_root, **{"lr": 0.001, "precision": "float32", **changes})
 
 
 @pytest.fixture

@@ -10,23 +10,14 @@ from s6lib.models import build_model
 from s6lib.recipes import RECIPES, ConfigError
 from s6lib.records import load_record
 
+from conftest import numbers, small_run
+
 CPU = torch.device("cpu")
-
-
-def small_run(recipe_name, mnist_root, tmp_path=None, **changes):
-    recipe = dataclasses.replace(RECIPES[recipe_name], **{"epochs": 2, "batch_size": 64, **changes})
-    out = tmp_path / f"{recipe_name}.json" if tmp_path else None
-    return train.run(recipe, seed=3, device="cpu", data_root=mnist_root, out=out,
-                     limit_train=256, limit_test=256, progress=False, log=lambda *a: None)
-
-
-def numbers(record):
-    return [{k: v for k, v in row.items() if k != "seconds"} for row in record["epochs"]]
 
 
 @pytest.mark.parametrize("recipe_name", ["seed", "fast"])  # pipeline A and pipeline B
 def test_the_same_seed_gives_the_same_numbers_twice(recipe_name, mnist_root):
-    first, second = small_run(recipe_name, mnist_root), small_run(recipe_name, mnist_root)
+    first, second = small_run(mnist_root, recipe_name), small_run(mnist_root, recipe_name)
     assert first["status"] == "complete"
     assert numbers(first) == numbers(second)
     assert first["misclassified"] == second["misclassified"]
@@ -48,7 +39,7 @@ def test_one_epoch_on_a_few_hundred_images_lowers_the_loss(mnist_root):
 
 
 def test_a_run_writes_a_valid_record_with_its_history(mnist_root, tmp_path):
-    record = small_run("seed", mnist_root, tmp_path, step_size=1, gamma=0.1)
+    record = small_run(mnist_root, "seed", tmp_path / "seed.json", step_size=1, gamma=0.1)
     assert load_record(tmp_path / "seed.json") == record
     assert [row["lr"] for row in record["epochs"]] == pytest.approx([0.01, 0.001])  # StepLR, per epoch
     assert record["model"]["parameters"] == 17_022
@@ -58,7 +49,7 @@ def test_a_run_writes_a_valid_record_with_its_history(mnist_root, tmp_path):
 
 
 def test_onecycle_steps_per_batch(mnist_root):
-    record = small_run("fast", mnist_root)
+    record = small_run(mnist_root)
     first, second = (row["lr"] for row in record["epochs"])
     assert first == pytest.approx(RECIPES["fast"].lr / 25)  # OneCycleLR's initial lr: max_lr / div_factor
     assert second > first
@@ -74,7 +65,7 @@ def test_a_non_finite_loss_stops_the_run_and_says_where(mnist_root, tmp_path, mo
         real_step(model, optimizer, x, y, metrics, *args)
 
     monkeypatch.setattr(engine, "train_step", poisoned_step)
-    record = small_run("fast", mnist_root, tmp_path, epochs=3)
+    record = small_run(mnist_root, out=tmp_path / "fast.json", epochs=3)
     assert record["status"] == "diverged"
     assert record["diverged_at"] == {"epoch": 2, "step": 1}
     assert len(record["epochs"]) == 1 and "non-finite loss at step 1 in epoch 2" in record["message"]
@@ -82,7 +73,7 @@ def test_a_non_finite_loss_stops_the_run_and_says_where(mnist_root, tmp_path, mo
 
 
 def test_a_too_large_lr_diverges(mnist_root):
-    record = small_run("fast", mnist_root, lr=1e6, epochs=4)
+    record = small_run(mnist_root, lr=1e6, epochs=4)
     assert record["status"] == "diverged" and record["diverged_at"]["epoch"] == len(record["epochs"]) + 1
 
 
