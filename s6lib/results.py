@@ -26,7 +26,7 @@ from . import experiments as ex
 from .models import build_model, count_parameters, get_spec
 from .receptive_field import last_conv_rf
 from .records import EPOCH
-from .runs import RUNS_ENV, Run
+from .runs import Run, RunsFolder
 
 TARGET = 99.4  # percent test accuracy: the assignment's bar
 GOAL_MEAN = 99.45  # the improved recipe's mean final test accuracy
@@ -520,41 +520,38 @@ def pending_table(runs: Sequence[Run]):
                          for k, v in todo.items()], columns=["experiment", "seeds", "records"])
 
 
-def provenance_html(runs: Sequence[Run], plan: str, runs_dir: Path | None) -> str:
-    """The admonition at the top of a Part 2 page: which device produced its records, how many of the
-    planned runs exist, and whether GPU runs are pending. HTML, so it renders in Jupyter and in the book."""
-    planned = len(runs)
-    counts = Counter(r.device_class for r in runs if r.record is not None)
-    complete = sum(r.complete for r in runs)
-    devices = sorted({device_label(r.record) for r in runs if r.record is not None})
-    gpu_done = sum(r.complete and r.device_class == "gpu" for r in runs)
-    if runs_dir is None:
+def provenance_html(runs: Sequence[Run], where: RunsFolder) -> str:
+    """The note at the top of a Part 2 page, said once and briefly: which devices and how many seeds
+    made its numbers, and where the records came from when not from this copy of the book. HTML, so
+    it renders in Jupyter and in the book. (What is still to run is the Status page's business.)"""
+    done = [r for r in runs if r.complete]
+    if where.path is None:
         kind, title = "warning", "No run records here"
-        body = [("This notebook cannot find the run records (it looks for <code>../runs</code>, or the folder "
-                 f"named by <code>${RUNS_ENV}</code>). Opened on its own, as in Colab, it has none: clone the "
-                 "book's repository and set <code>"
-                 f"{RUNS_ENV}</code> to its <code>book/runs</code>, or produce the records with "
-                 f"<code>python -m s6lib sweep --plan {plan}</code>. Every number below is missing until then; "
-                 "none is made up.")]
-    elif not counts:
+        text = where.source + " Every result below stays empty until then; none is made up."
+    elif not done:
         kind, title = "warning", "No runs recorded yet"
-        body = [f"None of the {planned} runs this page plans has a record yet, so it shows no results; "
-                f"produce them with <code>python -m s6lib sweep --plan {plan}</code>."]
+        text = f"None of the {len(runs)} runs this page reports has a finished record yet, so it shows no results."
     else:
-        where = ", ".join(f"{n} on {cls.upper()}" for cls, n in sorted(counts.items()))
-        body = [f"{sum(counts.values())} of the {planned} planned runs have a record ({where}); "
-                f"{complete} are complete. Devices: {'; '.join(html.escape(d) for d in devices)}."]
-        if gpu_done == planned:
-            kind, title = "note", "Records: GPU, complete"
-        else:
-            reduced = "CPU records of a reduced grid" if counts.get("cpu") else "an incomplete set of records"
-            kind, title = "warning", f"Records: {reduced}"
-            body.append(f"This page shows {reduced}: {planned - gpu_done} of the {planned} planned runs still "
-                        "need a GPU run (listed at the end of the page). Conclusions drawn from fewer seeds, or "
-                        "from CPU runs, may change when they arrive.")
-    paragraphs = "".join(f"<p>{p}</p>" for p in body)
+        kind, title = "note", "Where these numbers come from"
+        devices = "; ".join(sorted({device_label(r.record) for r in done}))
+        seeds = sorted({r.seed for r in done})
+        missing = len(runs) - len(done)
+        text = (f"{len(done)} training runs ({devices}), seeds {_ranges(seeds)}"
+                + (f"; {missing} planned runs are not recorded yet, and their rows say so" if missing else "")
+                + ". " + ("" if where.source.startswith("Run records from this copy") else where.source))
     return (f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(title)}</p>'
-            f"{paragraphs}</div>")
+            f"<p>{html.escape(text.strip())}</p></div>")
+
+
+def _ranges(numbers: Sequence[int]) -> str:
+    """1, 2, 3, 5 -> "1–3, 5"."""
+    parts, start = [], None
+    for i, n in enumerate(numbers):
+        start = n if start is None else start
+        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+            parts.append(f"{start}–{n}" if n > start + 1 else ", ".join(map(str, range(start, n + 1))))
+            start = None
+    return ", ".join(parts)
 
 
 def epochs_frame(runs: Sequence[Run]) -> pd.DataFrame:

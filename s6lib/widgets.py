@@ -4,6 +4,10 @@
 every move recomputes the loss curve. `static_learning_rate_slider` also works
 on the published page with no kernel: its pictures are computed in advance and
 the slider is linked to them in the browser (`jslink`).
+
+Both work with ipywidgets 7.7 (what Colab ships) and 8. The browser-only switch
+needs ipywidgets 8's `Stack`; under 7.x the static slider has the kernel swap
+its pictures instead, and says so.
 """
 
 import ipywidgets as widgets
@@ -46,12 +50,18 @@ def static_learning_rate_slider(learning_rates=STATIC_LEARNING_RATES, values=CLA
     """
     curves = loss_curves(learning_rates, values, steps)
     ylim = (STATIC_LOSS_FLOOR, 2 * curves.max().max())
-    stack = widgets.Stack([widgets.Image(value=loss_curve_png(curves[lr], lr, ylim, log=True), format="png")
-                           for lr in learning_rates])
+    pictures = [loss_curve_png(curves[lr], lr, ylim, log=True) for lr in learning_rates]
     slider = widgets.SelectionSlider(options=[f"{lr:g}" for lr in learning_rates], value=f"{start:g}",
                                      description="η", continuous_update=True)
+    slider.add_class("s6-static-lr-slider")
+    if not hasattr(widgets, "Stack"):  # ipywidgets 7 (Colab): the kernel swaps the picture
+        picture = widgets.Image(value=pictures[slider.index], format="png")
+        slider.observe(lambda change: setattr(picture, "value", pictures[change["new"]]), "index")
+        note = widgets.HTML(f"<small>ipywidgets {widgets.__version__} here: this slider needs the running "
+                            "kernel (with ipywidgets 8, as on the website, it works without one).</small>")
+        return widgets.VBox([slider, picture, note])
+    stack = widgets.Stack([widgets.Image(value=png, format="png") for png in pictures])
     stack.selected_index = slider.index
     widgets.jslink((slider, "index"), (stack, "selected_index"))
-    slider.add_class("s6-static-lr-slider")
     stack.add_class("s6-static-lr-stack")
     return widgets.VBox([slider, stack])

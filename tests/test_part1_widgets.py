@@ -31,3 +31,14 @@ def test_live_slider_redraws_when_the_rate_changes():
     steps.value = 7
     shown += [bytes(picture.value)]
     assert all(png.startswith(b"\x89PNG") for png in shown) and shown[0] != shown[1]
+
+
+def test_without_stack_the_static_slider_has_the_kernel_swap_pictures(monkeypatch):
+    """ipywidgets 7.7 (Colab's) has no Stack: the slider still works, through the kernel, and says so."""
+    monkeypatch.delattr(widgets, "Stack")
+    box = static_learning_rate_slider((0.1, 0.5, 2.0), steps=5, start=0.5)
+    slider, picture, note = box.children
+    first = bytes(picture.value)
+    slider.value = "2"
+    assert bytes(picture.value) != first and bytes(picture.value).startswith(b"\x89PNG")
+    assert "needs the running kernel" in note.value

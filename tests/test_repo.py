@@ -70,6 +70,7 @@ def test_setup_cell_points_at_the_configured_repository():
     url, branch = sync_notebooks.repository()
     source = sync_notebooks.setup_cell_source(url, branch)
     assert f"git+{url}@{branch}" in source
+    assert f'os.environ.setdefault("S6_REPOSITORY", "{url}@{branch}")' in source  # where records come from
     compile(source, "setup-cell", "exec")  # valid Python, not IPython magic
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from s6lib import experiments as ex
 from s6lib import mistakes, models, original, records, recipes, results, train
-from s6lib.runs import RUNS_ENV, find_runs_dir, load_runs
+from s6lib.runs import RunsFolder, load_runs
 from s6lib.engine import engine_record
 
 ENVIRONMENTS = {
@@ -88,17 +88,6 @@ def test_gpu_records_are_preferred_and_foreign_configs_ignored(tmp_path):
     assert runs["fast", 2].device_class == "cpu"
     assert runs["fast", 3].record is None
     assert runs["seed", 1].status == "not run yet"
-
-
-def test_find_runs_dir(tmp_path, monkeypatch):
-    monkeypatch.delenv(RUNS_ENV, raising=False)
-    chapter = tmp_path / "book" / "mnist"
-    chapter.mkdir(parents=True)
-    assert find_runs_dir(chapter) is None
-    (tmp_path / "book" / "runs").mkdir()
-    assert find_runs_dir(chapter) == (tmp_path / "book" / "runs").resolve()
-    monkeypatch.setenv(RUNS_ENV, str(tmp_path / "nowhere"))
-    assert find_runs_dir(chapter) is None
 
 
 # --- numbers ------------------------------------------------------------------------------------------
@@ -289,22 +278,20 @@ def test_unplanned_misplaced_and_invalid_records_are_reported(tmp_path):
 # --- provenance and live mode ----------------------------------------------------------------------------------
 
 
-def test_provenance_admonition(tmp_path):
-    assert "No run records here" in results.provenance_html(load_runs("training", None), "training", None)
-    empty = results.provenance_html(load_runs("training", tmp_path), "training", tmp_path)
-    assert "No runs recorded yet" in empty
-    write(tmp_path, planned("seed", 1), "cpu", accs=curve(99.3, 20))
-    runs = load_runs("training", tmp_path)
-    html = results.provenance_html(runs, "training", tmp_path)
-    assert "admonition warning" in html and "CPU records of a reduced grid" in html
-    assert "10 of the 10 planned runs still need a GPU run" in html
-    assert len(results.pending_gpu(runs)) == 10
-    for run in ex.planned_runs("training"):
-        write(tmp_path, run, "gpu", accs=curve(99.45, run.recipe.epochs))
-    runs = load_runs("training", tmp_path)
-    html = results.provenance_html(runs, "training", tmp_path)
-    assert "admonition note" in html and "GPU, complete" in html
-    assert results.pending_gpu(runs) == [] and results.pending_table(runs).empty
+def test_provenance_says_once_which_devices_and_seeds_made_the_numbers(tmp_path):
+    local = RunsFolder(tmp_path, "Run records from this copy of the book (book/runs).")
+    nowhere = RunsFolder(None, "No run records here: fetching them from X failed (offline).")
+    missing = results.provenance_html(load_runs("training", None), nowhere)
+    assert "No run records here" in missing and "fetching them from X failed" in missing and "none is made up" in missing
+    assert "No runs recorded yet" in results.provenance_html(load_runs("training", tmp_path), local)
+    for seed in (1, 2, 3, 5):
+        write(tmp_path, planned("fast", seed), "cpu", accs=curve(99.5, 15))
+    html = results.provenance_html(load_runs("training", tmp_path), local)
+    assert "admonition note" in html and "4 training runs (CPU: " in html and "seeds 1–3, 5" in html
+    assert "6 planned runs are not recorded yet" in html and "this copy" not in html
+    assert "sweep" not in html and ".json" not in html  # no work queue on a reader's page
+    fetched = RunsFolder(tmp_path, "Run records fetched from https://example.org/a.tar.gz on 2026-11-27 (4 files).")
+    assert "fetched from https://example.org/a.tar.gz" in results.provenance_html(load_runs("training", tmp_path), fetched)
 
 
 def test_live_training_switch():

@@ -29,9 +29,11 @@ def repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str]:
 
 def setup_cell_source(url: str, branch: str) -> str:
     return (
-        "# Set-up for Colab and Binder: install this book's library, s6lib, if it is missing.\n"
+        "# Set-up for Colab and Binder: install this book's library, s6lib, if it is missing, and name\n"
+        "# the repository that a chapter opened alone fetches its run records from.\n"
         "# (Hidden on the website; generated from _config.yml by tools/sync_notebooks.py.)\n"
-        "import importlib, importlib.util, subprocess, sys\n"
+        "import importlib, importlib.util, os, subprocess, sys\n"
+        f'os.environ.setdefault("S6_REPOSITORY", "{url}@{branch}")\n'
         'if importlib.util.find_spec("s6lib") is None:\n'
         "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\",\n"
         f'                           "s6lib @ git+{url}@{branch}"])\n'
