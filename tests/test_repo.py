@@ -18,16 +18,31 @@ REQUIRED_PINS = ["jupyter-book", "myst-nb", "sphinx", "sympy", "ipywidgets", "ma
                  "numpy", "torch", "torchvision", "pytest"]
 
 
-def requirements() -> dict[str, str]:
+def requirements(path: str = "requirements.txt") -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / path).read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if not line or line.startswith("-e"):
+        if not line or line.startswith(("-e", "--")):
             continue
         match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.\-+]+)", line)
-        assert match, f"requirements.txt: {line!r} is not an exact pin (name==version)"
+        assert match, f"{path}: {line!r} is not an exact pin (name==version)"
         pins[match[1].lower()] = match[2]
     return pins
+
+
+TEST_ONLY = {"pytest", "formulas", "playwright", "check-jsonschema"}  # requirements.txt's test tools
+CPU_BUILDS = {"torch", "torchvision"}  # Binder takes these from PyTorch's CPU wheel index
+
+
+def test_binder_pins_the_books_versions_with_cpu_only_torch():
+    """repo2docker reads only binder/ when it exists: the book's pins, CPU builds of torch."""
+    book, binder = requirements(), requirements("binder/requirements.txt")
+    assert set(binder) == set(book) - TEST_ONLY, f"differ: {sorted(set(binder) ^ (set(book) - TEST_ONLY))}"
+    for name, version in binder.items():
+        assert version == book[name] + ("+cpu" if name in CPU_BUILDS else ""), f"binder/requirements.txt: {name}"
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in (ROOT / "binder/requirements.txt").read_text()
+    post_build = ROOT / "binder" / "postBuild"
+    assert post_build.stat().st_mode & 0o111 and "pip install --no-deps -e ." in post_build.read_text()
 
 
 def test_requirements_are_exact_pins():
