@@ -537,8 +537,9 @@ def provenance_html(runs: Sequence[Run], where: RunsFolder) -> str:
         seeds = sorted({r.seed for r in done})
         missing = len(runs) - len(done)
         text = (f"{len(done)} training runs ({devices}), seeds {_ranges(seeds)}"
-                + (f"; {missing} planned runs are not recorded yet, and their rows say so" if missing else "")
-                + ". " + ("" if where.source.startswith("Run records from this copy") else where.source))
+                + (f"; {missing} planned runs are not recorded yet, and their rows say so" if missing else "") + ".")
+    if where.path is not None and not where.source.startswith("Run records from this copy"):
+        text += " " + where.source
     return (f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(title)}</p>'
             f"<p>{html.escape(text.strip())}</p></div>")
 
