@@ -360,6 +360,37 @@ def findings(summaries: Sequence[Summary], baseline: str = ex.BASELINE) -> dict[
     return out
 
 
+# --- choosing the recipe ---------------------------------------------------------------------------
+
+TUNING_RULE = (f"the candidate whose worst epoch among every seed's last {LAST_EPOCHS} is highest (the part "
+               "of the goal a recipe most often misses); between equals, the higher mean final accuracy")
+
+
+@dataclass(frozen=True)
+class Choice:
+    winner: str  # the tuning experiment chosen
+    ranking: tuple[str, ...]  # every candidate with all its seeds complete, best first
+    incomplete: tuple[str, ...]  # candidates left out: not every seed has a complete record
+
+    @property
+    def sentence(self) -> str:
+        tried = len(self.ranking) + len(self.incomplete)
+        text = (f"{count(tried, 'candidate')} tried, each on the same seeds; the rule, fixed before any ran: "
+                f"{TUNING_RULE}. It picks **{self.winner}**.")
+        if self.incomplete:
+            text += f" Left out for want of complete records: {', '.join(self.incomplete)}."
+        return text
+
+
+def choose(summaries: Sequence[Summary]) -> Choice:
+    """Apply TUNING_RULE to the tuning plan's summaries (candidates with every planned seed complete)."""
+    ready = [s for s in summaries if s.n and s.n == s.planned]
+    if not ready:
+        raise ValueError("no candidate has all its seeds complete")
+    ranked = sorted(ready, key=lambda s: (-min(s.min_last), -s.mean, s.key))
+    return Choice(ranked[0].key, tuple(s.key for s in ranked), tuple(s.key for s in summaries if s not in ready))
+
+
 def design_table(keys: Sequence[str]):
     """Model layout of experiments: model name, conv channels, pools, 1×1 transitions, dropout, parameters,
     receptive field of the last conv."""

@@ -125,6 +125,25 @@ def test_summary_statistics(tmp_path):
     assert s.reached == 3 and s.devices == ("GPU: NVIDIA H100 80GB HBM3",)
 
 
+def test_the_tuning_rule_prefers_the_steadiest_last_epochs_then_the_mean(tmp_path):
+    runs_by = {  # candidate -> (final, last three epochs) per seed 101-103
+        "tune-base": [(99.55, [99.50, 99.52, 99.55])] * 3,  # worst 99.50, mean 99.55
+        "tune-rotation-10": [(99.60, [99.38, 99.58, 99.60])] * 3,  # higher mean, but a dip below 99.4
+        "tune-translate": [(99.51, [99.50, 99.50, 99.51])] * 3,  # the same worst as base, lower mean
+        "tune-label-smoothing": [(99.70, [99.70, 99.70, 99.70])] * 2,  # best, but a seed is missing
+    }
+    for key, seeds in runs_by.items():
+        for seed, (final, last) in zip(ex.TUNING_SEEDS, seeds):
+            write(tmp_path, planned(key, seed), "cpu", accs=curve(final, 15, last))
+    choice = results.choose(results.summarize(load_runs("tuning", tmp_path)))
+    assert choice.winner == "tune-base"
+    assert choice.ranking == ("tune-base", "tune-translate", "tune-rotation-10")
+    assert choice.incomplete == ("tune-label-smoothing", "tune-all-three")
+    assert "5 candidates tried" in choice.sentence and "It picks **tune-base**" in choice.sentence
+    with pytest.raises(ValueError, match="no candidate has all its seeds complete"):
+        results.choose(results.summarize(load_runs("tuning", None)))
+
+
 def test_compare_counts_only_clean_splits():
     c = results.compare([99.5, 99.6, 99.55], [99.3, 99.35, 99.4])
     assert c.verdict == "higher on every seed" and c.chance == pytest.approx(2 / math.comb(6, 3))
