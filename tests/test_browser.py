@@ -23,9 +23,8 @@ SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
                  "--no-first-run", "--disable-component-update", "--disable-sync"]
 
+pytestmark = pytest.mark.slow
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements.txt")
-if not Path(CHROMIUM).exists():
-    pytest.fail("Chromium is missing: `make test` installs it (Debian: apt-get install chromium)", pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +43,8 @@ def site_url(built_site):
 
 @pytest.fixture(scope="module")
 def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (Debian: apt-get install chromium)", pytrace=False)
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser

@@ -76,7 +76,7 @@ def test_train_dry_run_writes_a_valid_record(mnist_root, capsys, tmp_path):
 
 def test_sweep_writes_one_record_per_model_and_seed_and_resumes(mnist_root, capsys, tmp_path):
     argv = ["sweep", "--recipe", "fast", "--device", "cpu", "--seeds", "1", "2", "--models", "net6", "net6-no-bn",
-            "--epochs", "1", "--limit-train", "256", "--limit-test", "128", "--out-dir", str(tmp_path)]
+            "--epochs", "1", "--limit-train", "256", "--limit-test", "128", "--jobs", "1", "--out-dir", str(tmp_path)]
     assert main(argv) == 0
     names = sorted(os.listdir(tmp_path))
     assert names == ["fast-net6-no-bn-s1.json", "fast-net6-no-bn-s2.json", "fast-net6-s1.json", "fast-net6-s2.json"]

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 import zipfile
+
+import pytest
 from pathlib import Path
 
 from conftest import ROOT, toc_pages
@@ -184,6 +186,7 @@ def test_each_module_imports_on_its_own():
     assert result.returncode == 0, result.stderr[-1500:]
 
 
+@pytest.mark.slow  # six fresh interpreters, each importing torch or SymPy
 def test_part1_does_not_load_part2_nor_the_other_way():
     """Part 1's modules do not load torch; Part 2's do not load the symbolic 2-2-2 network (torchvision
     itself imports SymPy, so SymPy's presence says nothing about Part 1)."""

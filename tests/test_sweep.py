@@ -34,6 +34,7 @@ def test_two_jobs_write_every_record_report_each_run_and_resume(mnist_root, caps
     assert out.count("skipped (--force reruns it)") == 3 and "3 skipped" in out
 
 
+@pytest.mark.slow
 def test_a_stopped_sweep_saves_the_runs_in_flight_and_leaves_no_process(mnist_root, tmp_path):
     argv = [sys.executable, "-m", "s6lib", "sweep", *TINY, "--epochs", "200", "--seeds", "1", "2", "3",
             "--jobs", "2", "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]
