@@ -1,0 +1,169 @@
+"""The book's house style for tables and figures, in one place.
+
+Tables: numbers formatted by kind (accuracies with 2 decimals, losses with 4
+significant digits, counts with thousands separators), missing values as "–",
+no index or header noise, and wide tables in a box that scrolls on purpose.
+
+Figures: one Matplotlib style sized for the page's content column (about 7
+inches at 100 dpi, so a figure is shown near its natural size and its smallest
+text stays readable), integer epoch ticks, accuracy axes that stop at 100. In a
+Jupyter kernel, `use()` also makes every figure's PNG carry the size of its
+smallest text (`s6:min-font-pt`) and its dpi, so the browser test can check
+what a reader sees.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import numbers
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
+
+DASH = "–"  # a missing value
+WIDTH = 7.0  # inches: the content column at 100 dpi
+DPI = 100
+RC = {
+    "figure.figsize": (WIDTH, 3.8),
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "figure.titlesize": 12,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+}
+MIN_FONT_PT = 9.5  # no text in a figure is smaller than this
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def acc(value) -> str:
+    """An accuracy in percent: 2 decimals ("99.45")."""
+    return DASH if _missing(value) else f"{value:.2f}"
+
+
+def loss(value) -> str:
+    """A loss: 4 significant digits ("0.02145")."""
+    return DASH if _missing(value) else f"{value:.4g}"
+
+
+def count(value) -> str:
+    """A count with thousands separators ("17,022")."""
+    return DASH if _missing(value) else f"{int(value):,}"
+
+
+def number(value, digits: int = 3) -> str:
+    """Any other number: `digits` significant digits, tiny values (|x| < 1e-12) as 0."""
+    if _missing(value):
+        return DASH
+    return "0" if abs(value) < 1e-12 else f"{value:.{digits}g}"
+
+
+def text(value) -> str:
+    return DASH if _missing(value) else str(value)
+
+
+KINDS = {"acc": acc, "loss": loss, "count": count, "number": number, "text": text}
+
+
+def kind_of(column: str, series: pd.Series) -> str:
+    """The format a column gets when none is named: by its name, else by its values."""
+    name = str(column).lower()
+    if "acc" in name or "(%)" in name or name.endswith("%"):
+        return "acc"
+    if "loss" in name:
+        return "loss"
+    values = series.dropna()
+    if len(values) and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+        return "count"
+    if len(values) and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+        return "number"
+    return "text"
+
+
+def formatted(frame: pd.DataFrame, kinds: dict[str, str] | None = None) -> pd.DataFrame:
+    """A copy of `frame` with every cell a string in the house format (`kinds`: column -> a KINDS key)."""
+    kinds = kinds or {}
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        kind = kinds.get(column) or kind_of(column, frame[column])
+        out[column] = [KINDS[kind](v) for v in frame[column].astype(object)]
+    return out
+
+
+def table(frame: pd.DataFrame, kinds: dict[str, str] | None = None, *, index: bool = False,
+          scroll: bool = False) -> "HTMLTable":
+    """`frame` as the book shows a table: house formats, no index unless asked (then its name heads it),
+    no stray header rows; `scroll` puts a wide table in a box that scrolls sideways on purpose."""
+    shown = formatted(frame, kinds)
+    if index:
+        shown = shown.reset_index()
+    html = shown.to_html(index=False, border=0, escape=True, classes="s6-table")
+    return HTMLTable(f'<div class="s6-table-box{" s6-scroll" if scroll else ""}">{html}</div>')
+
+
+class HTMLTable(str):
+    """An HTML table that Jupyter and the book render as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def integer_epochs(ax) -> None:
+    """Epoch ticks at whole epochs only."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def accuracy_axis(ax, low: float, high: float = 100.0) -> None:
+    """An accuracy axis from `low` up to at most 100%."""
+    ax.set_ylim(low, min(high, 100.0))
+
+
+def smallest_font(fig: Figure) -> float | None:
+    """The size in points of the smallest visible text in `fig` (None when it has none)."""
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) if sizes else None
+
+
+def png(fig: Figure) -> bytes:
+    """`fig` as PNG bytes, trimmed to its content, carrying its smallest text size and dpi."""
+    buffer = io.BytesIO()
+    smallest = smallest_font(fig)
+    metadata = {"s6:dpi": f"{fig.dpi:g}"} | ({"s6:min-font-pt": f"{smallest:g}"} if smallest else {})
+    fig.savefig(buffer, format="png", bbox_inches="tight", metadata=metadata)
+    return buffer.getvalue()
+
+
+def use() -> None:
+    """Apply the house style; in a Jupyter kernel, show figures through `png` (with their text sizes)."""
+    plt.rcParams.update(RC)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and "image/png" in shell.display_formatter.formatters:
+        if matplotlib.get_backend().lower().endswith("inline"):
+            import matplotlib_inline.backend_inline  # noqa: F401  (its formatter registers first; ours replaces it)
+        shell.display_formatter.formatters["image/png"].for_type(Figure, png)

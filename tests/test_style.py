@@ -1,0 +1,49 @@
+"""The house style: number formats by kind, tables without noise, figures that carry their text size."""
+
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from s6lib import style  # noqa: E402
+
+
+def test_numbers_by_kind():
+    assert style.acc(99.4499) == "99.45" and style.acc(None) == "–" and style.acc(float("nan")) == "–"
+    assert style.loss(0.0214512) == "0.02145" and style.loss(3.984e-05) == "3.984e-05"
+    assert style.count(17022) == "17,022" and style.count(pd.NA) == "–"
+    assert style.number(-1.73472347598e-18) == "0" and style.number(0.123456) == "0.123"
+
+
+def test_a_table_has_no_index_no_none_and_formats_each_column():
+    frame = pd.DataFrame({"model": ["net6", None], "parameters": [17022, 9174], "final test acc": [99.4567, math.nan],
+                          "test loss": [0.0214512, 0.03]}, index=pd.Index([3, 4], name="seed"))
+    html = style.table(frame)
+    assert "17,022" in html and "99.46" in html and "0.02145" in html and "–" in html
+    for noise in ("None", "NaN", "nan", "<NA>", "<th>seed</th>", ">3<"):
+        assert noise not in html, noise
+    with_index = style.table(frame, index=True, scroll=True)
+    assert "<th>seed</th>" in with_index and 's6-table-box s6-scroll' in with_index
+    assert with_index._repr_html_() == str(with_index)
+
+
+def test_a_figures_png_says_its_smallest_text_and_dpi():
+    style.use()
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [99.0, 99.3, 99.5])
+    ax.set_xlabel("epoch")
+    ax.annotate("tiny", (2, 99.3), fontsize=7)
+    style.integer_epochs(ax)
+    style.accuracy_axis(ax, 98.5, 104)
+    assert ax.get_ylim() == (98.5, 100.0)
+    image = Image.open(io.BytesIO(style.png(fig)))
+    assert image.info["s6:min-font-pt"] == "7" and image.info["s6:dpi"] == "100"
+    assert style.smallest_font(fig) == 7
+    plt.close(fig)
+    assert plt.rcParams["figure.figsize"] == [style.WIDTH, 3.8]
