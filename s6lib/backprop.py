@@ -301,6 +301,48 @@ def iterate(values, learning_rate, steps=SHEET_STEPS):
     return frame
 
 
+def step_by_hand(v, eta):
+    """One gradient-descent step in plain arithmetic: (new values, E_total before it)."""
+    def sig(x):
+        return 1 / (1 + math.exp(-x))
+    # forward pass
+    a_h1 = sig(v["w1"] * v["i1"] + v["w2"] * v["i2"])
+    a_h2 = sig(v["w3"] * v["i1"] + v["w4"] * v["i2"])
+    a_o1 = sig(v["w5"] * a_h1 + v["w6"] * a_h2)
+    a_o2 = sig(v["w7"] * a_h1 + v["w8"] * a_h2)
+    e_total = ((a_o1 - v["t1"]) ** 2 + (a_o2 - v["t2"]) ** 2) / 2
+    # backward pass: the delta of each output unit, then of each hidden unit
+    d_o1 = (a_o1 - v["t1"]) * a_o1 * (1 - a_o1)
+    d_o2 = (a_o2 - v["t2"]) * a_o2 * (1 - a_o2)
+    d_h1 = (d_o1 * v["w5"] + d_o2 * v["w7"]) * a_h1 * (1 - a_h1)
+    d_h2 = (d_o1 * v["w6"] + d_o2 * v["w8"]) * a_h2 * (1 - a_h2)
+    grad = {"w1": d_h1 * v["i1"], "w2": d_h1 * v["i2"],
+            "w3": d_h2 * v["i1"], "w4": d_h2 * v["i2"],
+            "w5": d_o1 * a_h1, "w6": d_o1 * a_h2,
+            "w7": d_o2 * a_h1, "w8": d_o2 * a_h2}
+    # the update
+    return v | {w: v[w] - eta * g for w, g in grad.items()}, e_total
+
+
+def rising_updates(curve):
+    """The updates after which E_total was higher than before them (1-based: 1 is the first update).
+    `curve` is E_total by step, as `iterate` gives it: step 1 is before any update."""
+    values = list(curve)
+    return [k for k in range(1, len(values)) if values[k] > values[k - 1]]
+
+
+def overshoot_sentence(curve, learning_rate):
+    """What a learning rate's first updates do to the error, in words, from its curve (E_total by step)."""
+    n = len(curve) - 1
+    path = " → ".join(f"{e:.4g}" for e in curve)
+    rises = rising_updates(curve)
+    if not rises:
+        return f"With η = {learning_rate:g} the error goes {path} over the first {n} updates: each lowers it."
+    named = ", ".join(map(str, rises[:-1])) + " and " + str(rises[-1]) if len(rises) > 1 else str(rises[0])
+    return (f"With η = {learning_rate:g} the error goes {path} over the first {n} updates: "
+            f"update{'s' * (len(rises) > 1)} {named} *raise{'s' * (len(rises) == 1)}* it.")
+
+
 def loss_curves(learning_rates=CLASS_LEARNING_RATES, values=CLASS_VALUES, steps=SHEET_STEPS):
     """E_total per step (rows) for each learning rate (columns)."""
     return pd.DataFrame({lr: iterate(values, lr, steps)["E_total"] for lr in learning_rates}).rename_axis(

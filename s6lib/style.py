@@ -99,17 +99,19 @@ def kind_of(column: str, series: pd.Series) -> str:
     return "text"
 
 
-def formatted(frame: pd.DataFrame, kinds: dict[str, str] | None = None) -> pd.DataFrame:
-    """A copy of `frame` with every cell a string in the house format (`kinds`: column -> a KINDS key)."""
+def formatted(frame: pd.DataFrame, kinds: dict | None = None) -> pd.DataFrame:
+    """A copy of `frame` with every cell a string in the house format (`kinds`: column -> a KINDS key
+    or a function of one value)."""
     kinds = kinds or {}
     out = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         kind = kinds.get(column) or kind_of(column, frame[column])
-        out[column] = [KINDS[kind](v) for v in frame[column].astype(object)]
+        fmt = kind if callable(kind) else KINDS[kind]
+        out[column] = [fmt(v) for v in frame[column].astype(object)]
     return out
 
 
-def table(frame: pd.DataFrame, kinds: dict[str, str] | None = None, *, index: bool = False,
+def table(frame: pd.DataFrame, kinds: dict | None = None, *, index: bool = False,
           scroll: bool = False) -> "HTMLTable":
     """`frame` as the book shows a table: house formats, no index unless asked (then its name heads it),
     no stray header rows; `scroll` puts a wide table in a box that scrolls sideways on purpose."""

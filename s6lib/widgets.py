@@ -13,12 +13,11 @@ its pictures instead, and says so.
 import ipywidgets as widgets
 
 from s6lib.backprop import CLASS_VALUES, SHEET_STEPS, iterate, loss_curves
-from s6lib.backprop_plots import loss_curve_png
+from s6lib.backprop_plots import LOSS_FLOOR, loss_curve_png
 
 # The class rates and a spread around them, up to rates far too large for a
 # sheet (the stable sigmoid keeps those finite).
 STATIC_LEARNING_RATES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 10.0, 20.0, 50.0, 100.0)
-STATIC_LOSS_FLOOR = 1e-12  # bottom of the log axis: below it the curves have converged to float64 noise
 
 
 def live_learning_rate_slider(values=CLASS_VALUES, learning_rate=0.5, steps=SHEET_STEPS):
@@ -49,7 +48,7 @@ def static_learning_rate_slider(learning_rates=STATIC_LEARNING_RATES, values=CLA
     with like across many orders of magnitude of E_total.
     """
     curves = loss_curves(learning_rates, values, steps)
-    ylim = (STATIC_LOSS_FLOOR, 2 * curves.max().max())
+    ylim = (LOSS_FLOOR, 2 * curves.max().max())
     pictures = [loss_curve_png(curves[lr], lr, ylim, log=True) for lr in learning_rates]
     slider = widgets.SelectionSlider(options=[f"{lr:g}" for lr in learning_rates], value=f"{start:g}",
                                      description="η", continuous_update=True)

@@ -139,3 +139,24 @@ def test_latex_is_rendered_from_the_equations():
     assert r"\sigma\left(h_{1}\right)" in bp.forward_latex()
     assert bp.gradient_latex(bp.w5).startswith(r"\frac{\partial E_{total}}{\partial w_{5}} = ")
     assert "a_{h1}" in bp.derived_gradient_latex(bp.w5) and r"\sigma" not in bp.derived_gradient_latex(bp.w1)
+
+
+def test_the_step_by_hand_is_the_sheets_step():
+    """The dozen lines of arithmetic the backprop-table chapter shows give bp.iterate's rows."""
+    values = dict(bp.CLASS_VALUES)
+    sheet = bp.iterate(values, 0.8, steps=30)
+    for step in sheet.index:
+        row = sheet.loc[step]
+        assert all(abs(values[w] - row[w]) < 1e-12 for w in bp.WEIGHT_NAMES), step
+        values, e_total = bp.step_by_hand(values, 0.8)
+        assert abs(e_total - row["E_total"]) < 1e-12, step
+
+
+def test_the_overshoot_sentence_names_the_updates_that_raise_the_error():
+    curves = bp.loss_curves((0.5, 100.0), bp.CLASS_VALUES, steps=6)
+    assert bp.rising_updates(curves[0.5]) == []
+    assert bp.rising_updates(curves[100.0]) == [1, 2, 4]
+    assert bp.rising_updates([3.0, 2.0, 2.5, 1.0]) == [2]
+    assert "updates 1, 2 and 4 *raise* it" in bp.overshoot_sentence(curves[100.0], 100.0)
+    assert "each lowers it" in bp.overshoot_sentence(curves[0.5], 0.5)
+    assert "over the first 5 updates" in bp.overshoot_sentence(curves[0.5], 0.5)
