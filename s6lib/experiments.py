@@ -120,12 +120,12 @@ ABLATIONS: tuple[Experiment, ...] = (
                "Does a sixth block help within the budget?", ("trial-1",), model="net6-d05-convs-6",
                why="One more 3×3 block: more depth and a receptive field that covers the whole image before "
                    "the average pool, for a few thousand more parameters."),
-    Experiment("pool-early", "pooling", "max-pool after blocks 0 and 3 (not 1 and 3)",
+    Experiment("pool-early", "pooling", "max-pool after blocks 1 and 4 (not 2 and 4)",
                "Does it matter where the first max-pool sits?", ("trial-2", "next-1"),
                model="net6-d05-pool-early",
                why="Pooling after the first block halves the map before the net has built edge features; "
                    "every later layer sees a coarser image."),
-    Experiment("pool-once", "pooling", "one max-pool, after block 1",
+    Experiment("pool-once", "pooling", "one max-pool, after block 2",
                "What does the second max-pool buy?", ("trial-2", "next-1"), model="net6-d05-pool-once",
                why="Without the second pool the last conv works on a larger map and each of its outputs sees a "
                    "smaller patch of the digit; the average pool then averages local evidence."),
@@ -189,11 +189,11 @@ ABLATIONS: tuple[Experiment, ...] = (
                "Does brightness/contrast jitter help?", ("trial-7",),
                overrides=_aug_off(brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0),
                why="Small brightness and contrast changes; saturation and hue do nothing to a grey image."),
-    Experiment("conv1x1", "conv1x1", "a 1×1 conv squeezing 24 → 16 channels after block 2",
+    Experiment("conv1x1", "conv1x1", "a 1×1 conv squeezing 24 → 16 channels after block 3",
                "Can a 1×1 conv cut parameters without cutting accuracy?", ("next-2",), model="net6-d05-conv1x1",
                why="A 1×1 conv mixes channels at each pixel without widening the receptive field; squeezing the "
                    "channels that feed the widest block saves more parameters than the 1×1 conv costs."),
-    Experiment("transition", "conv1x1", "a transition layer: max-pool then a 1×1 conv to 16 channels after block 3",
+    Experiment("transition", "conv1x1", "a transition layer: max-pool then a 1×1 conv to 16 channels after block 4",
                "Does a transition layer (pool + 1×1 squeeze) before the last conv help?", ("next-3", "next-2"),
                model="net6-d05-transition",
                why="The last 3×3 conv reads a third of the channels, so it costs a third of the parameters."),

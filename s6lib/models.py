@@ -183,6 +183,24 @@ def _check(spec: NetSpec) -> None:
         raise ValueError(f"block indices {indices} must lie in 0..{len(spec.channels) - 1}")
 
 
+def block_table(spec: NetSpec | str):
+    """One row per conv block, numbered from 1 as the layers are named (conv1, pool2, ...): its 3×3
+    conv's output channels and what follows it. A pandas DataFrame, for the chapters."""
+    import pandas as pd  # lazy: not needed for training
+
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    transitions = dict(spec.transitions)
+    rows = []
+    for i, channels in enumerate(spec.channels):
+        after = ((["max-pool 2×2"] if i in spec.pool_after else [])
+                 + ([f"1×1 conv to {transitions[i]}"] if i in transitions else [])
+                 + ([f"dropout {spec.dropout:g}"] if i in spec.dropout_after and spec.dropout > 0 else []))
+        rows.append({"block": i + 1, "3×3 conv to channels": channels, "then": ", ".join(after) or "–"})
+    rows.append({"block": "head", "3×3 conv to channels": "–",
+                 "then": "average pool to 1×1, log-softmax" if spec.head == "gap" else "flatten, Linear to 10"})
+    return pd.DataFrame(rows)
+
+
 def count_parameters(model: nn.Module) -> int:
     """All parameters the module holds (`model.parameters()`), used or not."""
     return sum(p.numel() for p in model.parameters())
@@ -221,6 +239,7 @@ def summary(model: nn.Module | NetSpec | str, **kwargs):
     options = dict(
         input_size=(1, *INPUT_SHAPE),
         col_names=("output_size", "num_params"),
+        col_width=14,  # the table fits the book's column
         row_settings=("var_names",),
         device="cpu",
         verbose=0,

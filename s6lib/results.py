@@ -23,9 +23,10 @@ from typing import Sequence
 import pandas as pd
 
 from . import experiments as ex
+from . import original
 from .models import build_model, count_parameters, get_spec
 from .receptive_field import last_conv_rf
-from .records import EPOCH
+from .records import EPOCH, load_record
 from .runs import Run, RunsFolder
 
 TARGET = 99.4  # percent test accuracy: the assignment's bar
@@ -73,54 +74,51 @@ def device_label(record: dict) -> str:
 # --- tables ---------------------------------------------------------------------------------------
 
 
-def seed_table(runs: Sequence[Run]):
-    """One row per planned run: its status and, when complete, its numbers."""
+def seed_table(runs: Sequence[Run], key: str) -> pd.DataFrame:
+    """One row per planned seed of experiment `key`: its final test accuracy, the worst of its last
+    epochs, its best epoch, when it first reached TARGET, minutes, device; missing numbers as None."""
     rows = []
-    for run in runs:
-        row = {"experiment": run.key, "seed": run.seed, "status": run.status, "device": None,
-               "final test acc": None, f"min last {LAST_EPOCHS}": None, "best test acc": None,
-               "best epoch": None, f"first ≥{TARGET:g}%": None, "minutes": None, "record": run.planned.path}
-        if run.record is not None:
-            row["device"] = run.device_class.upper()
-            row["record"] = f"{run.device_class}/{run.planned.path}"
-        if run.complete:
-            r = run.record
-            row.update({"final test acc": final_acc(r), f"min last {LAST_EPOCHS}": min_last(r),
-                        "best test acc": max(e["test_acc"] for e in r["epochs"]), "best epoch": best_epoch(r),
-                        f"first ≥{TARGET:g}%": first_reach(r), "minutes": (r["seconds"] or 0) / 60})
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    for col in ("final test acc", f"min last {LAST_EPOCHS}", "best test acc", "minutes"):
-        frame[col] = pd.to_numeric(frame[col])
-    for col in ("best epoch", f"first ≥{TARGET:g}%"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
+    for run in (r for r in runs if r.key == key):
+        r = run.record if run.complete else None
+        rows.append({
+            "seed": run.seed,
+            "final test acc (%)": final_acc(r) if r else None,
+            f"worst of last {LAST_EPOCHS} (%)": min_last(r) if r else None,
+            "best (%)": max(e["test_acc"] for e in r["epochs"]) if r else None,
+            "at epoch": best_epoch(r) if r else None,
+            f"first ≥ {TARGET:g}%": first_reach(r) if r else None,
+            "minutes": round((r["seconds"] or 0) / 60) if r else None,
+            "device": run.device_class.upper() if r else run.status,
+        })
+    return pd.DataFrame(rows)
 
 
-def pretty(frame, digits: int = 2):
-    """A copy of `frame` for display: floats with `digits` decimals, missing values as "–"."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "–" if pd.isna(v) else f"{v:.{digits}f}")
-        else:
-            out[col] = out[col].astype(object).where(out[col].notna(), "–")
-    return out
+SEED_TABLE_KINDS = {"at epoch": "count", f"first ≥ {TARGET:g}%": "count", "minutes": "count", "seed": "count"}
 
 
-def recipe_diff_table(key: str, base_key: str):
-    """The recipe fields in which experiment `key` differs from `base_key`, side by side."""
+def original_log_table() -> pd.DataFrame:
+    """The original's 20 logged test accuracies, ten epochs to a row, to fit a page."""
+    accs = original.ORIGINAL_LOG["test_acc"]
+    rows = [{"epochs": f"{start + 1}–{start + 10}", **{f"+{k}": accs[start + k - 1] for k in range(1, 11)}}
+            for start in range(0, len(accs), 10)]
+    return pd.DataFrame(rows)
+
+
+def recipe_table(*keys: str) -> pd.DataFrame:
+    """The settings of one or more experiments' recipes, one row per setting, side by side; the
+    augmentation's fields as "augment.x" rows, settings a recipe does not use ("–") left as they are."""
+    recipes = {key: ex.flat_recipe(ex.get_experiment(key).build()) for key in keys}
+    settings = [name for name in recipes[keys[0]] if name != "name"]
+    return pd.DataFrame([{"setting": name, **{key: _short(recipes[key][name]) for key in keys}}
+                         for name in settings])
+
+
+def recipe_diff_table(key: str, base_key: str) -> pd.DataFrame:
+    """The settings in which experiment `key`'s recipe differs from `base_key`'s, side by side."""
     a, b = ex.get_experiment(key).build(), ex.get_experiment(base_key).build()
     changes = ex.recipe_changes(a, b)
-    return pd.DataFrame({base_key: [_short(old) for old, _ in changes.values()],
-                         key: [_short(new) for _, new in changes.values()]},
-                        index=pd.Index(list(changes), name="setting"))
-
-
-def recipe_table(key: str):
-    """Every setting of an experiment's recipe, one row each (augment fields as augment.x)."""
-    flat = ex.flat_recipe(ex.get_experiment(key).build())
-    return pd.DataFrame({key: [_short(v) for v in flat.values()]}, index=pd.Index(list(flat), name="setting"))
+    return pd.DataFrame([{"setting": name, base_key: _short(old), key: _short(new)}
+                         for name, (old, new) in changes.items()])
 
 
 @dataclass(frozen=True)
@@ -134,6 +132,7 @@ class Summary:
     parameters: int
     rf: int  # receptive field of the last conv layer, in input pixels
     planned: int  # seeds planned
+    seeds: tuple[int, ...]  # the complete seeds, in plan order
     finals: tuple[float, ...]  # final test accuracy of each complete seed
     min_last: tuple[float, ...]  # lowest of the last LAST_EPOCHS epochs, per complete seed
     best_epochs: tuple[int, ...]
@@ -185,6 +184,7 @@ def summarize(runs: Sequence[Run]) -> list[Summary]:
         out.append(Summary(
             key=key, group=exp.group, change=exp.change, model=recipe.model, parameters=count_parameters(model),
             rf=last_conv_rf(model), planned=len(group),
+            seeds=tuple(r["config"]["seed"] for r in done),
             finals=tuple(final_acc(r) for r in done), min_last=tuple(min_last(r) for r in done),
             best_epochs=tuple(best_epoch(r) for r in done), first_reach=tuple(first_reach(r) for r in done),
             devices=tuple(sorted({device_label(r.record) for r in group if r.record is not None})),
@@ -200,44 +200,24 @@ def mean_std_text(mean, std, digits=2) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{mean:.{digits}f} (1 seed)"
 
 
-def summary_table(runs_or_summaries, baseline: str | None = None, change: bool = True):
-    """The per-experiment table of a chapter: params, mean ± std final test accuracy, min of the last
-    epochs, median best epoch, epochs to first reach TARGET; "not run yet" where a run has no record.
-
-    With `baseline` (an experiment key in the table), also the difference from it and the verdict of
-    `compare`; `change=False` leaves out the column that says what each experiment changes."""
+def summary_table(runs_or_summaries, baseline: str | None = None) -> pd.DataFrame:
+    """The per-experiment table of a chapter: parameters, seeds complete, mean ± std final test
+    accuracy, the worst epoch among every seed's last LAST_EPOCHS; with `baseline` (an experiment in
+    the table), the difference from it and `compare`'s verdict in short. "not run yet" where no seed is."""
     sums = _summaries(runs_or_summaries)
     base = next((s for s in sums if s.key == baseline), None)
     rows = []
     for s in sums:
         row = {
-            "experiment": s.key, "change": s.change, "parameters": s.parameters, "RF (last conv)": s.rf,
-            "seeds": f"{s.n}/{s.planned}" + (f" ({s.diverged} diverged)" if s.diverged else ""),
+            "experiment": s.key, "parameters": s.parameters,
+            "seeds": f"{s.n} of {s.planned}" + (f" ({s.diverged} diverged)" if s.diverged else ""),
             "final test acc (%)": mean_std_text(s.mean, s.std),
-            f"worst of last {LAST_EPOCHS} (%)": f"{min(s.min_last):.2f}" if s.n else "–",
-            "best epoch (median)": f"{statistics.median(s.best_epochs):g}" if s.n else "–",
-            f"first ≥{TARGET:g}% (median epoch)": _reach_text(s),
-            "device": ", ".join(sorted(s.device_classes)).upper() or "–",
+            f"worst of last {LAST_EPOCHS} (%)": min(s.min_last) if s.n else None,
         }
         if base is not None:
-            if s.key == baseline:
-                row["vs baseline"] = "baseline"
-            else:
-                c = compare(s.finals, base.finals)
-                row["vs baseline"] = c.text
-        if not change:
-            del row["change"]
+            row[f"vs {baseline}"] = "baseline" if s.key == baseline else compare(s.finals, base.finals).short
         rows.append(row)
-    return pd.DataFrame(rows).set_index("experiment")
-
-
-def _reach_text(s: Summary) -> str:
-    if not s.n:
-        return "–"
-    reached = [e for e in s.first_reach if e is not None]
-    if not reached:
-        return f"never (0/{s.n} seeds)"
-    return f"{statistics.median(reached):g} ({len(reached)}/{s.n} seeds)"
+    return pd.DataFrame(rows)
 
 
 def _summaries(runs_or_summaries) -> list[Summary]:
@@ -264,6 +244,15 @@ class Comparison:
             return self.verdict
         text = f"{self.diff:+.2f} pp: {self.verdict}"
         return text + (f" (chance {self.chance:.0%})" if self.chance is not None else "")
+
+    @property
+    def short(self) -> str:
+        """For a table cell: "+0.12, higher", "−0.03, within spread", "too few seeds"."""
+        words = {"higher on every seed": "higher", "lower on every seed": "lower",
+                 "within the seed spread": "within spread", "too few seeds": "too few seeds"}[self.verdict]
+        if self.diff is None or self.verdict == "too few seeds":
+            return words
+        return f"{self.diff:+.2f}, {words}".replace("-", "−")
 
 
 MIN_SEEDS_TO_COMPARE = 3
@@ -300,6 +289,9 @@ def changes_text(exp_key: str, base_key: str = ex.BASELINE) -> str:
 
 
 def _short(v) -> str:
+    """A setting's value as a table shows it: "–" for none, floats without trailing zeros."""
+    if v is None:
+        return "–"
     if isinstance(v, tuple):
         return "(" + ", ".join(_short(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     return f"{v:g}" if isinstance(v, float) else str(v)
@@ -360,6 +352,77 @@ def findings(summaries: Sequence[Summary], baseline: str = ex.BASELINE) -> dict[
     return out
 
 
+# --- sentences the records decide -------------------------------------------------------------------
+
+
+def spread_sentence(summary: Summary, single: float, single_name: str = "The original's single run") -> str:
+    """Where one run's final accuracy sits against an experiment's seeds, in words."""
+    if summary.n == 0:
+        return (f"No complete run of `{summary.key}` is recorded yet, so its spread is not known here"
+                + (f" ({summary.incomplete} incomplete)." if summary.incomplete else "."))
+    low, high = min(summary.finals), max(summary.finals)
+    spread = (f"ended between {low:.2f}% and {high:.2f}% (mean {summary.mean:.2f}%, standard deviation "
+              f"{summary.std:.2f})" if summary.n > 1 else f"ended at {low:.2f}%")
+    where = ("above every one of them" if single > high else "below every one of them" if single < low
+             else "within their range")
+    above = sum(f >= TARGET for f in summary.finals)
+    return (f"Over {count(summary.n, 'seed')}, `{summary.key}` {spread}; {above} of {summary.n} ended at or "
+            f"above {TARGET:g}%, and {summary.reached} of {summary.n} reached it at some epoch. "
+            f"{single_name} ({single:.2f}%) is {where}.")
+
+
+# --- bf16 or float32 on the CPU ----------------------------------------------------------------------
+
+PRECISION_CHECK = Path("checks") / "cpu-float32"  # under the runs folder: float32 twins of bf16 CPU runs
+PRECISION_KEY = "tune-base"  # the check runs the recipe before tuning on the tuning seeds
+
+
+@dataclass(frozen=True)
+class PrecisionCheck:
+    seeds: tuple[int, ...]
+    bf16: tuple[float, ...]  # final test accuracy of each seed's bf16 run (cpu/)
+    float32: tuple[float, ...]  # ... and of its float32 twin (checks/cpu-float32/)
+    comparison: Comparison  # bf16 against float32
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame({"seed": self.seeds, "bf16 final test acc (%)": self.bf16,
+                             "float32 final test acc (%)": self.float32})
+
+    @property
+    def sentence(self) -> str:
+        if not self.seeds:
+            return "No seed has both a bf16 and a float32 record yet: the check has not been made."
+        verdict = {"within the seed spread": "within the seed-to-seed spread of the float32 runs: no sign that "
+                                              "bf16 changes the result",
+                   "too few seeds": f"too few seeds to judge (at least {MIN_SEEDS_TO_COMPARE} each)"}.get(
+            self.comparison.verdict, f"{self.comparison.verdict} than the float32 runs")
+        return (f"Seeds {_ranges(self.seeds)}: bf16 runs ended at {mean_std_text(*_mean_std(self.bf16))}%, "
+                f"float32 runs at {mean_std_text(*_mean_std(self.float32))}%. bf16 is {verdict}.")
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
+    return (statistics.fmean(values) if values else None, statistics.stdev(values) if len(values) > 1 else None)
+
+
+def precision_check(runs_dir: Path | None, key: str = PRECISION_KEY) -> PrecisionCheck:
+    """The bf16 CPU runs of `key` against their float32 twins, seed by seed (complete pairs only; a
+    record whose config is not the planned run's, or whose precision is not the one its folder says,
+    is left out)."""
+    pairs = []
+    for planned in ex.planned_runs([ex.get_experiment(key)]) if runs_dir is not None else []:
+        found = {}
+        for precision, folder in (("bf16-autocast", Path(runs_dir) / "cpu"), ("float32", Path(runs_dir) / PRECISION_CHECK)):
+            path = folder / planned.path
+            record = load_record(path) if path.exists() else None
+            if (record and record["status"] == "complete" and record["engine"]["precision"] == precision
+                    and record["config_fingerprint"] == planned.fingerprint()):
+                found[precision] = final_acc(record)
+        if len(found) == 2:
+            pairs.append((planned.seed, found["bf16-autocast"], found["float32"]))
+    seeds, bf16, float32 = (tuple(column) for column in zip(*pairs)) if pairs else ((), (), ())
+    return PrecisionCheck(seeds, bf16, float32, compare(bf16, float32))
+
+
 # --- choosing the recipe ---------------------------------------------------------------------------
 
 TUNING_RULE = (f"the candidate whose worst epoch among every seed's last {LAST_EPOCHS} is highest (the part "
@@ -375,11 +438,24 @@ class Choice:
     @property
     def sentence(self) -> str:
         tried = len(self.ranking) + len(self.incomplete)
-        text = (f"{count(tried, 'candidate')} tried, each on the same seeds; the rule, fixed before any ran: "
-                f"{TUNING_RULE}. It picks **{self.winner}**.")
+        text = (f"{count(tried, 'candidate')} tried, each on the same seeds, none of which any result on these "
+                f"pages uses. The rule, from the goal: {TUNING_RULE}. It picks **{self.winner}**.")
         if self.incomplete:
             text += f" Left out for want of complete records: {', '.join(self.incomplete)}."
         return text
+
+
+def tuning_table(summaries: Sequence[Summary]) -> pd.DataFrame:
+    """The candidates tried before the fast recipe was fixed: what each changed, each seed's final
+    test accuracy, the mean, and the worst epoch among every seed's last LAST_EPOCHS."""
+    seeds = sorted({seed for s in summaries for seed in ex.get_experiment(s.key).seeds})
+    rows = []
+    for s in summaries:
+        finals = dict(zip(s.seeds, s.finals))
+        rows.append({"candidate": s.key, "change": s.change,
+                     **{f"seed {seed}": finals.get(seed) for seed in seeds},
+                     "mean (%)": s.mean, f"worst of last {LAST_EPOCHS} (%)": min(s.min_last) if s.n else None})
+    return pd.DataFrame(rows)
 
 
 def choose(summaries: Sequence[Summary]) -> Choice:
@@ -391,19 +467,25 @@ def choose(summaries: Sequence[Summary]) -> Choice:
     return Choice(ranked[0].key, tuple(s.key for s in ranked), tuple(s.key for s in summaries if s not in ready))
 
 
-def design_table(keys: Sequence[str]):
-    """Model layout of experiments: model name, conv channels, pools, 1×1 transitions, dropout, parameters,
-    receptive field of the last conv."""
+def design_table(keys: Sequence[str]) -> pd.DataFrame:
+    """The layout of experiments' models, blocks numbered from 1 as the layers are named (conv1,
+    pool2, ...): conv channels, max-pools, 1×1 transitions, dropout, parameters, the receptive field
+    of the last 3×3 conv."""
     rows = []
     for key in keys:
         recipe = ex.get_experiment(key).build()
         spec, model = get_spec(recipe.model), build_model(recipe.model)
-        rows.append({"experiment": key, "model": recipe.model, "3×3 conv channels": ", ".join(map(str, spec.channels)),
-                     "max-pool after blocks": ", ".join(map(str, spec.pool_after)) or "none",
-                     "1×1 after block (channels)": ", ".join(f"{b} ({c})" for b, c in spec.transitions) or "none",
-                     "dropout": f"{spec.dropout:g} after blocks {', '.join(map(str, spec.dropout_after))}",
-                     "parameters": count_parameters(model), "RF (last conv)": last_conv_rf(model)})
-    return pd.DataFrame(rows).set_index("experiment")
+        blocks = lambda indices: ", ".join(str(i + 1) for i in indices) or "none"  # noqa: E731
+        rows.append({
+            "experiment": key,
+            "conv channels": ", ".join(map(str, spec.channels)),
+            "max-pool after": blocks(spec.pool_after),
+            "1×1 after": ", ".join(f"{b + 1} (to {c})" for b, c in spec.transitions) or "none",
+            "dropout": f"{spec.dropout:g} after {blocks(spec.dropout_after)}" if spec.dropout else "none",
+            "parameters": count_parameters(model),
+            "RF": last_conv_rf(model),
+        })
+    return pd.DataFrame(rows)
 
 
 # --- the headline claims ---------------------------------------------------------------------------
@@ -534,21 +616,6 @@ def small_claim(runs: Sequence[Run], key: str) -> Claim:
 
 
 # --- where the records come from -----------------------------------------------------------------
-
-
-def pending_gpu(runs: Sequence[Run]) -> list[ex.PlannedRun]:
-    """Planned runs that have no complete GPU record: what a GPU session still has to run."""
-    return [r.planned for r in runs if not (r.complete and r.device_class == "gpu")]
-
-
-def pending_table(runs: Sequence[Run]):
-    """The GPU runs still to do, one row per experiment, with the command that produces them."""
-    todo: dict[str, list[int]] = {}
-    for p in pending_gpu(runs):
-        todo.setdefault(p.key, []).append(p.seed)
-    return pd.DataFrame([{"experiment": k, "seeds": ", ".join(map(str, v)),
-                          "records": ", ".join(f"gpu/{ex.record_path(k, s)}" for s in v)}
-                         for k, v in todo.items()], columns=["experiment", "seeds", "records"])
 
 
 def provenance_html(runs: Sequence[Run], where: RunsFolder) -> str:

@@ -7,8 +7,10 @@ present. A screenshot of every page is kept in _build/screenshots/.
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
+import io
 import shutil
 import threading
 from pathlib import Path
@@ -125,11 +127,89 @@ def test_page_in_browser(browser, site_url, page_path):
             p.keyboard.press("ArrowRight")
             p.wait_for_function(f"() => ({shown})()[0] !== {before[0]!r}", timeout=5000)
 
+        # What a reader sees: nothing wider than the column, no table noise, every section in the
+        # right-hand contents, no work queue, figures whose smallest text is readable.
+        overflow = p.evaluate(OVERFLOWING)
+        assert not overflow, f"wider than the content column (and not in a .s6-scroll box): {overflow}"
+        noise = p.evaluate(TABLE_NOISE)
+        assert not noise, f"tables show missing values as words: {noise}"
+        headings, toc = p.evaluate(HEADINGS_AND_TOC)
+        missing = [h for h in headings if h not in toc]
+        assert not missing, f"sections missing from the right-hand contents: {missing}"
+        if page_path != "book/status":
+            text = p.evaluate("() => document.querySelector('article').innerText")
+            queue = [w for w in ("python -m s6lib sweep", "still need", "Runs still to do", ".json") if w in text]
+            assert not queue, f"a reader's page lists work still to do ({queue}); that belongs on the Status page"
+        small = [f"{src[-40:]}: {px:.1f} px" for src, px in figure_text_px(p) if px < MIN_TEXT_PX]
+        assert not small, f"figure text smaller than {MIN_TEXT_PX} CSS px at 1280 px wide: {small}"
+
         # Launch buttons on every chapter.
         if (ROOT / f"{page_path}.ipynb").exists():
             for host in ("colab.research.google.com/github/", "mybinder.org/v2/gh/"):
                 link = p.locator(f'a[href*="{host}"][href*="{page_path}.ipynb"]')
                 assert link.count() >= 1, f"no launch link to {host}... for {page_path}.ipynb"
     finally:
-        p.screenshot(path=str(SHOTS / f"{page_path.replace('/', '__')}.png"), full_page=True)
+        name = page_path.replace("/", "__")
+        p.screenshot(path=str(SHOTS / f"{name}-1280.png"), full_page=True)
+        p.set_viewport_size({"width": 390, "height": 844})  # a phone
+        p.wait_for_timeout(300)
+        p.screenshot(path=str(SHOTS / f"{name}-390.png"), full_page=True)
         p.close()
+
+
+MIN_TEXT_PX = 10  # the smallest figure text a reader should have to read, in CSS pixels
+
+# Elements of the article that stick out of the content column or overflow their own box
+# (a code line too long, a table too wide), except inside a deliberate scroll box.
+OVERFLOWING = """() => {
+    const article = document.querySelector('article');
+    const right = article.getBoundingClientRect().right;
+    const found = [];
+    for (const el of article.querySelectorAll('pre, table, img, .cell_output > div, mjx-container[display]')) {
+        if (el.closest('.s6-scroll') || !el.checkVisibility()) continue;  // folded away, or scrolls on purpose
+        const box = el.getBoundingClientRect();
+        const hidden = ['PRE', 'MJX-CONTAINER'].includes(el.tagName) && el.scrollWidth > el.clientWidth + 1;
+        if (box.right > right + 1 || hidden) {
+            found.push(el.tagName.toLowerCase() + ': ' + el.innerText.trim().slice(0, 60).replace(/\s+/g, ' '));
+        }
+    }
+    return found.slice(0, 8);
+}"""
+
+TABLE_NOISE = """() => [...document.querySelectorAll('article table td, article table th')]
+    .map(c => c.innerText.trim()).filter(t => ['None', 'nan', 'NaN', '<NA>'].includes(t)).slice(0, 8)"""
+
+# The h2/h3 headings of the article, and the targets of the right-hand contents' links.
+HEADINGS_AND_TOC = """() => [
+    [...document.querySelectorAll('article section > h2, article section > h3')]
+        .map(h => h.closest('section').id).filter(Boolean),
+    [...document.querySelectorAll('.bd-toc a[href^="#"]')].map(a => a.getAttribute('href').slice(1)),
+]"""
+
+
+def figure_text_px(p) -> list[tuple[str, float]]:
+    """(image, its smallest text in CSS px as shown) for each visible figure of the article: the size
+    the figure's PNG records (s6lib.style), scaled by how wide the browser draws the image."""
+    from PIL import Image
+
+    shown = p.evaluate("""async () => {
+        const out = [];
+        for (const i of document.querySelectorAll('article img')) {
+            if (i.offsetParent === null || i.naturalWidth === 0) continue;
+            const bytes = new Uint8Array(await (await fetch(i.currentSrc)).arrayBuffer());
+            let binary = '';
+            for (const b of bytes) binary += String.fromCharCode(b);
+            out.push([i.getAttribute('src').slice(0, 60), btoa(binary), i.naturalWidth,
+                      i.getBoundingClientRect().width]);
+        }
+        return out;
+    }""")
+    sizes = []
+    for src, data, natural, width in shown:
+        image = Image.open(io.BytesIO(base64.b64decode(data)))
+        points, dpi = image.info.get("s6:min-font-pt"), image.info.get("s6:dpi")
+        if points is None or dpi is None:
+            sizes.append((src, 0.0))  # a figure that does not say its text size cannot be checked
+            continue
+        sizes.append((src, float(points) * float(dpi) / 72 * width / natural))
+    return sizes

@@ -83,6 +83,24 @@ def test_chapters_are_notebooks_committed_clean_with_setup_cell():
     assert sync_notebooks.main(["--check"]) == 0
 
 
+CODE_COLUMNS = 75  # characters of code that fit the page's content column at 1280 px
+
+
+def test_code_lines_fit_the_column():
+    """A reader sees every code line whole (the browser test checks the rendered page too)."""
+    long = []
+    for page in toc_pages():
+        path = ROOT / f"{page}.ipynb"
+        if not path.exists():
+            continue
+        for number, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] != "code" or "remove-cell" in cell["metadata"].get("tags", []):
+                continue
+            long += [f"{page} cell {number}: {line!r}" for line in "".join(cell["source"]).splitlines()
+                     if len(line) > CODE_COLUMNS]
+    assert not long, f"code lines longer than {CODE_COLUMNS} characters:\n" + "\n".join(long)
+
+
 def test_setup_cell_points_at_the_configured_repository():
     url, branch = sync_notebooks.repository()
     source = sync_notebooks.setup_cell_source(url, branch)

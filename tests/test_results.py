@@ -70,7 +70,7 @@ def test_runs_without_records_are_not_run_yet():
     assert all(r.record is None and r.status == "not run yet" for r in runs)
     table = results.summary_table(runs)
     assert set(table["final test acc (%)"]) == {"not run yet"}
-    assert set(table["seeds"]) == {"0/5"}
+    assert set(table["seeds"]) == {"0 of 5"}
 
 
 def test_gpu_records_are_preferred_and_foreign_configs_ignored(tmp_path):
@@ -140,6 +140,7 @@ def test_the_tuning_rule_prefers_the_steadiest_last_epochs_then_the_mean(tmp_pat
     assert choice.ranking == ("tune-base", "tune-translate", "tune-rotation-10")
     assert choice.incomplete == ("tune-label-smoothing", "tune-all-three")
     assert "5 candidates tried" in choice.sentence and "It picks **tune-base**" in choice.sentence
+    assert "none of which any result on these pages uses" in choice.sentence
     with pytest.raises(ValueError, match="no candidate has all its seeds complete"):
         results.choose(results.summarize(load_runs("tuning", None)))
 
@@ -161,9 +162,10 @@ def test_describe_reports_missing_and_spread(tmp_path):
     text = results.describe(sums["aug-none"], sums["fast"])
     assert "lower on every seed" in text and "augment.rotation: 20 → 0" in text
     assert "not run yet" in results.describe(sums["no-bn"], sums["fast"])
-    table = results.summary_table(sums.values(), baseline="fast")
-    assert table.loc["aug-none", "vs baseline"].startswith("-0.35 pp: lower on every seed")
-    assert table.loc["no-bn", "final test acc (%)"] == "not run yet"
+    table = results.summary_table(sums.values(), baseline="fast").set_index("experiment")
+    assert table.loc["aug-none", "vs fast"] == "−0.35, lower" and table.loc["fast", "vs fast"] == "baseline"
+    assert table.loc["no-bn", "final test acc (%)"] == "not run yet" and table.loc["no-bn", "vs fast"] == "too few seeds"
+    assert math.isnan(table.loc["no-bn", "worst of last 3 (%)"])
 
 
 # --- the headline claims ---------------------------------------------------------------------------------
@@ -355,5 +357,83 @@ def test_diverged_runs_are_counted_not_averaged(tmp_path):
     records.write_record(bad, tmp_path / "gpu" / "lr-0.1-s3.json")
     s = next(s for s in results.summarize(load_runs("ablations", tmp_path)) if s.key == "lr-0.1")
     assert (s.n, s.diverged) == (2, 1)
-    assert results.summary_table([s]).loc["lr-0.1", "seeds"] == "2/3 (1 diverged)"
+    assert results.summary_table([s])["seeds"].tolist() == ["2 of 3 (1 diverged)"]
     assert "1 diverged" in results.describe(s, None)
+
+
+# --- tables and sentences for readers ---------------------------------------------------------------------
+
+
+def test_the_seed_table_has_one_row_per_planned_seed(tmp_path):
+    write(tmp_path, planned("fast", 2), "cpu", accs=curve(99.5, 15, last=[99.41, 99.56, 99.5]))
+    table = results.seed_table(load_runs("training", tmp_path), "fast")
+    assert table["seed"].tolist() == [1, 2, 3, 4, 5]
+    row = table.set_index("seed").loc[2]
+    assert row["final test acc (%)"] == 99.5 and row["worst of last 3 (%)"] == 99.41 and row["device"] == "CPU"
+    assert row["best (%)"] == 99.56 and row["at epoch"] == 14
+    assert table.set_index("seed").loc[1, "device"] == "not run yet"
+
+
+def test_the_original_log_fits_the_page_in_two_rows():
+    table = results.original_log_table()
+    assert table["epochs"].tolist() == ["1–10", "11–20"] and table.shape == (2, 11)
+    assert table.iloc[1, -1] == original.ORIGINAL_LOG["test_acc"][-1]
+
+
+def test_recipe_tables_show_no_none():
+    both = results.recipe_table("seed", "fast").set_index("setting")
+    assert both.loc["schedule"].tolist() == ["step", "onecycle"] and both.loc["pct_start", "seed"] == "–"
+    diff = results.recipe_diff_table("fast", "seed").set_index("setting")
+    assert "None" not in diff.to_string() and diff.loc["lr"].tolist() == ["0.01", "0.05"]
+
+
+def test_design_table_numbers_blocks_from_one_as_the_layers_are_named():
+    table = results.design_table(["fast", "pool-early", "transition"]).set_index("experiment")
+    assert table.loc["fast", "max-pool after"] == "2, 4"  # pool2, pool4
+    assert table.loc["pool-early", "max-pool after"] == "1, 4"
+    assert table.loc["transition", "1×1 after"] == "4 (to 16)"
+    assert table.loc["fast", "dropout"] == "0.05 after 3, 5"
+
+
+def test_the_spread_sentence_places_one_run_among_the_seeds(tmp_path):
+    for seed, final in zip((1, 2, 3, 4, 5), (99.2, 99.3, 99.25, 99.35, 99.3)):
+        write(tmp_path, planned("seed", seed), accs=curve(final, 20))
+    s = next(s for s in results.summarize(load_runs("training", tmp_path)) if s.key == "seed")
+    assert "is above every one of them" in results.spread_sentence(s, 99.40)
+    assert "is within their range" in results.spread_sentence(s, 99.30)
+    assert "is below every one of them" in results.spread_sentence(s, 99.10)
+    assert "ended between 99.20% and 99.35%" in results.spread_sentence(s, 99.4)
+    empty = next(s for s in results.summarize(load_runs("training", tmp_path)) if s.key == "fast")
+    assert "No complete run of `fast`" in results.spread_sentence(empty, 99.4)
+
+
+def test_the_precision_check_pairs_bf16_and_float32_runs_of_the_same_seed(tmp_path):
+    check = results.precision_check(tmp_path)
+    assert check.seeds == () and "has not been made" in check.sentence
+    for seed, (a, b) in zip(ex.TUNING_SEEDS, ((99.50, 99.52), (99.55, 99.49), (99.53, 99.56))):
+        bf16 = fake_record(planned("tune-base", seed), accs=curve(a, 15))
+        bf16["engine"] = engine_record("eager", "bf16-autocast")
+        records.write_record(bf16, tmp_path / "cpu" / f"tune-base-s{seed}.json")
+        records.write_record(fake_record(planned("tune-base", seed), accs=curve(b, 15)),
+                             tmp_path / results.PRECISION_CHECK / f"tune-base-s{seed}.json")
+    check = results.precision_check(tmp_path)
+    assert check.seeds == ex.TUNING_SEEDS and check.bf16 == (99.50, 99.55, 99.53)
+    assert check.comparison.verdict == "within the seed spread"
+    assert "bf16 is within the seed-to-seed spread of the float32 runs" in check.sentence
+    assert check.table().shape == (3, 3)
+
+
+def test_the_tuning_table_has_each_seed_the_mean_and_the_worst(tmp_path):
+    for seed in ex.TUNING_SEEDS:
+        write(tmp_path, planned("tune-base", seed), "cpu", accs=curve(99.5, 15))
+    table = results.tuning_table(results.summarize(load_runs("tuning", tmp_path))).set_index("candidate")
+    assert table.loc["tune-base", ["seed 101", "seed 102", "seed 103"]].tolist() == [99.5] * 3
+    assert math.isnan(table.loc["tune-translate", "mean (%)"])
+
+
+def test_the_mistakes_sentence_reads_the_confusion_matrix():
+    cm = np.diag([100] * 10)
+    cm[4, 9], cm[7, 2] = 3, 1
+    text = mistakes.mistakes_sentence(cm, 2)
+    assert "4 mistakes in 1,004 predictions" in text and "4 read as 9 (3×)" in text and "misread is 4" in text
+    assert "no mistakes" in mistakes.mistakes_sentence(np.diag([5] * 10), 1)
