@@ -67,3 +67,11 @@ def mistakes_sentence(cm, seeds: int) -> str:
     return (f"Over {seeds} seed{'s' * (seeds != 1)} the models made {wrong.sum():,} mistakes in {cm.sum():,} "
             f"predictions ({wrong.sum() / cm.sum():.2%}). The most frequent: {confusions}. The digit most "
             f"often misread is {int(wrong.argmax())}.")
+
+
+def gallery_caption(seeds: int) -> str:
+    """The sentence above the gallery of hardest digits; empty when there is no gallery to show."""
+    if not seeds:
+        return ""
+    return (f"The test digits that the most of the {seeds} seeds get wrong. Above each: the true label → "
+            "the most common prediction, and how many seeds missed it:")

@@ -2,95 +2,123 @@
 accuracies by seed, the confusion matrix, a gallery of digits, and parameters against accuracy.
 
 They take the tables of s6lib.results (pandas), never records read from disk, so the chapters
-decide which runs a figure shows.
+decide which runs a figure shows. All follow the house style (s6lib.style).
 """
 
 import collections
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FixedLocator, NullLocator
+
+from s6lib import style
+
+style.use()
 
 _CURVE_PANELS = (  # the original's drawLossAccuracyPlots layout: losses on top, accuracies below
     ("train_loss", "training loss"), ("test_loss", "test loss"),
     ("train_acc", "training accuracy (%)"), ("test_acc", "test accuracy (%)"),
 )
+_ACCURACY_TICKS = (50, 80, 90, 95, 98, 99, 99.5, 99.8)  # shown on the error-rate axis, as accuracies
 
+
+def accuracy_axis(ax, accuracies) -> None:
+    """Plot accuracies as error rates (100 − accuracy) on a log axis, upside down and labelled as
+    accuracies: 90% and 99.5% both get room, nothing is clipped, and the axis never passes 100%."""
+    ax.set_yscale("log")
+    errors = 100 - np.asarray([a for a in accuracies if a < 100], dtype=float)
+    low, high = (errors.min(), errors.max()) if len(errors) else (0.1, 10)
+    ax.set_ylim(high * 1.3, low / 1.3)  # inverted: higher accuracy is higher up
+    ticks = [t for t in _ACCURACY_TICKS if low / 1.3 <= 100 - t <= high * 1.3]
+    ax.yaxis.set_major_locator(FixedLocator([100 - t for t in ticks]))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_yticklabels([f"{t:g}" for t in ticks])
 
 def plot_training_curves(frame, hue="recipe", band="minmax", original=None, overlay=None,
-                         overlay_label="live run", target=None, zoom=True):
-    """Mean curve per `hue` group with a band across seeds, in a 2×2 grid (train/test loss, train/test accuracy).
+                         overlay_label="live run", target=None):
+    """Mean curve per `hue` group with a band across seeds, in a 2×2 grid (train/test loss, train/test
+    accuracy). Losses are on a log axis; accuracies on an error-rate axis (`accuracy_axis`).
 
-    `frame` is `records.epochs_frame(...)` (one row per run and epoch); `band` is "minmax" (the lowest
+    `frame` is `results.epochs_frame(...)` (one row per run and epoch); `band` is "minmax" (the lowest
     and highest seed) or "std" (±1 standard deviation). `original` is a sequence of test accuracies
     (one run) drawn as a dashed line; `overlay` one record's `epochs` rows drawn on top; `target`
-    a horizontal line on the test-accuracy panel. With `zoom`, the accuracy panels leave out the
-    first epochs' low values.
+    a horizontal line on the test-accuracy panel.
     """
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+    fig, axes = plt.subplots(2, 2, figsize=(style.WIDTH, 6.4), sharex=True)
+    panels = dict(zip((c for c, _ in _CURVE_PANELS), axes.flat))
+    drawn = collections.defaultdict(list)  # panel column -> every value drawn in it
+
+    def y(col, values):  # what a panel plots: losses as they are, accuracies as error rates
+        values = np.asarray(values, dtype=float)
+        drawn[col] += list(values)
+        return 100 - values if col.endswith("acc") else values
+
     for i, (name, group) in enumerate(frame.groupby(hue, sort=False)):
-        color = f"C{i}"
-        stats = group.groupby("epoch")[[c for c, _ in _CURVE_PANELS]]
+        stats = group.groupby("epoch")[list(panels)]
         mean = stats.mean()
         low, high = (stats.min(), stats.max()) if band == "minmax" else (mean - stats.std(), mean + stats.std())
         seeds = group["seed"].nunique()
-        for ax, (col, _) in zip(axes.flat, _CURVE_PANELS):
-            ax.plot(mean.index, mean[col], color=color, label=f"{name} (mean of {seeds} seed{'s' * (seeds != 1)})")
+        for col, ax in panels.items():
+            ax.plot(mean.index, y(col, mean[col]), color=f"C{i}",
+                    label=f"{name} ({seeds} seed{'s' * (seeds != 1)})")
             if seeds > 1:
-                ax.fill_between(mean.index, low[col], high[col], color=color, alpha=0.2, lw=0)
+                ax.fill_between(mean.index, y(col, low[col]), y(col, high[col]), color=f"C{i}", alpha=0.2, lw=0)
     if original is not None:
-        axes[1, 1].plot(np.arange(1, len(original) + 1), original, "k--", lw=1.2, label="original (one run)")
+        panels["test_acc"].plot(np.arange(1, len(original) + 1), y("test_acc", original), "k--", lw=1.2,
+                                label="original (one run)")
     if overlay is not None:
         rows = list(overlay)
-        for ax, (col, _) in zip(axes.flat, _CURVE_PANELS):
-            ax.plot([r["epoch"] for r in rows], [r[col] for r in rows], color="crimson", lw=1.5, marker=".",
-                    label=overlay_label)
+        for col, ax in panels.items():
+            ax.plot([r["epoch"] for r in rows], y(col, [r[col] for r in rows]), color="crimson", lw=1.5,
+                    marker=".", label=overlay_label)
     if target is not None:
-        axes[1, 1].axhline(target, color="0.4", lw=1, ls=":", label=f"{target:g}%")
-    for ax, (col, title) in zip(axes.flat, _CURVE_PANELS):
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-        if zoom and col.endswith("acc") and len(frame):
-            late = list(frame[frame["epoch"] >= min(3, frame["epoch"].max())][col])
-            if original is not None and col == "test_acc":
-                late += list(original[2:])
-            if overlay is not None:
-                late += [r[col] for r in overlay][2:]
-            ax.set_ylim(max(min(late) - 0.3, 0), min(max(late) + 0.2, 100))
+        panels["test_acc"].axhline(y("test_acc", [target])[0], color="0.4", lw=1, ls=":", label=f"{target:g}%")
+    for (col, title), ax in zip(_CURVE_PANELS, axes.flat):
+        ax.set_title(title)
+        style.integer_epochs(ax)
+        if col.endswith("acc"):
+            accuracy_axis(ax, drawn[col])
+        else:
+            ax.set_yscale("log")
+            for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+                axis(lambda v, _: f"{v:g}")
     for ax in axes[1]:
         ax.set_xlabel("epoch")
-    handles, labels = axes[1, 1].get_legend_handles_labels()
-    if handles:
-        axes[1, 1].legend(fontsize=8, loc="lower right")
+    if panels["test_acc"].get_legend_handles_labels()[0]:
+        panels["test_acc"].legend(loc="lower right")
     fig.tight_layout()
     return fig
 
 
-def plot_final_accuracies(seed_frame, original=None, target=None, ax=None, column="final test acc"):
+def plot_final_accuracies(tables: dict, original=None, target=None, ax=None, column="final test acc (%)"):
     """One dot per seed, one row per experiment: the spread a single run hides.
 
-    `seed_frame` is `results.seed_table(...)`; rows without a number (not run yet) are left out and
-    counted in the label. `original` is one accuracy drawn as a star."""
+    `tables` maps a label to `results.seed_table(...)`; seeds without a number (not run yet) are left
+    out and counted in the label. `original` is one run's accuracy, drawn as a star on a row of its own."""
+    labels = list(tables)
+    rows = len(labels) + (original is not None)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.8 + 0.6 * seed_frame["experiment"].nunique()))
-    keys = list(dict.fromkeys(seed_frame["experiment"]))
-    for y, key in enumerate(keys):
-        rows = seed_frame[seed_frame["experiment"] == key]
-        done = rows[rows[column].notna()]
-        ax.scatter(done[column], [y] * len(done), s=40, color=f"C{y}", zorder=3)
-        for _, row in done.iterrows():
-            ax.annotate(f"s{row['seed']}", (row[column], y), xytext=(0, 6), textcoords="offset points",
-                        ha="center", fontsize=7, color="0.35")
-    ax.set_yticks(range(len(keys)))
-    ax.set_yticklabels([f"{k} ({int(seed_frame[seed_frame['experiment'] == k][column].notna().sum())}/"
-                        f"{int((seed_frame['experiment'] == k).sum())} seeds)" for k in keys])
+        _, ax = plt.subplots(figsize=(style.WIDTH, 0.9 + 0.55 * rows))
+    for y, label in enumerate(labels):
+        table = tables[label]
+        done = table[table[column].notna()]
+        ax.scatter(done[column], [y] * len(done), s=45, color=f"C{y}", alpha=0.75, zorder=3)
+        for value, n in collections.Counter(done[column]).items():
+            if n > 1:  # seeds that ended exactly level share a dot: say how many
+                ax.annotate(f"{n}×", (value, y), xytext=(0, 7), textcoords="offset points", ha="center")
+    names = [f"{label} ({int(tables[label][column].notna().sum())} of {len(tables[label])} seeds)"
+             for label in labels]
     if original is not None:
-        ax.scatter([original], [-0.7], marker="*", s=120, color="k", zorder=3)
-        ax.annotate("original (one run)", (original, -0.7), xytext=(6, -3), textcoords="offset points", fontsize=8)
-        ax.set_ylim(-1.3, len(keys) - 0.4)
+        ax.scatter([original], [len(labels)], marker="*", s=160, color="k", zorder=3)
+        names.append("original (one run)")
     if target is not None:
         ax.axvline(target, color="0.4", lw=1, ls=":")
-    ax.set_xlabel(f"{column} (%)")
-    ax.grid(alpha=0.3, axis="x")
+    ax.set_yticks(range(rows))
+    ax.set_yticklabels(names)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_xlabel(column)
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.2f}")
+    ax.grid(False, axis="y")
     ax.figure.tight_layout()
     return ax
 
@@ -101,40 +129,43 @@ def plot_confusion(cm, ax=None, title=None):
     errors = cm.astype(float).copy()
     np.fill_diagonal(errors, np.nan)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 5.6))
+        _, ax = plt.subplots(figsize=(style.WIDTH, 5.8))
     image = ax.imshow(errors, cmap="Reds", vmin=0, vmax=max(np.nanmax(errors), 1))
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             if i == j:
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.88"))
-                ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=6.5, color="0.3")
+                ax.text(j, i, f"{cm[i, j]:,}", ha="center", va="center", fontsize=9.5, color="0.3")
             elif cm[i, j]:
                 dark = cm[i, j] > 0.6 * np.nanmax(errors)
-                ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=8, color="white" if dark else "black")
+                ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=10,
+                        color="white" if dark else "black")
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
+    ax.grid(False)
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="errors")
     return ax
 
 
-def plot_digit_gallery(images, rows, ncols=8, seeds=None):
+def plot_digit_gallery(images, rows, ncols=6, seeds=None):
     """Test digits with "true → predicted" and how many seeds got each wrong (of `seeds`) above each.
 
-    `images` is [N, 28, 28]; `rows` is `results.hardest_digits(...)` (index, true, predicted, seeds wrong)."""
+    `images` is [N, 28, 28]; `rows` is `mistakes.hardest_digits(...)` (index, true, predicted, seeds wrong)."""
     n = len(rows)
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.35 * ncols, 1.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(style.WIDTH, 1.35 * nrows), squeeze=False)
     for ax, (_, row) in zip(axes.flat, rows.iterrows()):
         ax.imshow(images[int(row["index"])], cmap="gray_r")
         wrong = f"{row['seeds wrong']}/{seeds}" if seeds else f"{row['seeds wrong']}×"
-        ax.set_title(f"{row['true']} → {row['predicted']}  ({wrong})", fontsize=8)
+        ax.set_title(f"{row['true']} → {row['predicted']} ({wrong})", fontsize=10)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.grid(False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -149,7 +180,7 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     Many variants share the baseline's parameter count; among those only the ones whose mean lies
     outside the `baseline` experiment's seed range are labelled, so the labels stay readable."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 5.5))
+        _, ax = plt.subplots(figsize=(style.WIDTH, 5.2))
     tab20 = plt.get_cmap("tab20")
     cmap = lambda i: tab20((2 * i) % 20 + (2 * i) // 20)  # noqa: E731  the dark shades first, then the light
     groups = list(dict.fromkeys(s.group for s in summaries))
@@ -163,7 +194,7 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
                     fmt="o", color=color, ms=5, capsize=3, lw=1, alpha=0.85)
         outside = base is not None and not min(base.finals) <= s.mean <= max(base.finals)
         if s.parameters != crowded or outside or s is base:
-            ax.annotate(s.key, (s.parameters, s.mean), xytext=(4, 3), textcoords="offset points", fontsize=7)
+            ax.annotate(s.key, (s.parameters, s.mean), xytext=(4, 3), textcoords="offset points", fontsize=9.5)
     for g in groups:  # one legend entry per group
         if any(s.group == g for s in shown):
             ax.plot([], [], "o", color=cmap(groups.index(g) % 20), label=g)
@@ -172,10 +203,10 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     if budget is not None:
         ax.axvline(budget, color="0.4", lw=1, ls="--")
     ax.set_xlabel("parameters")
-    ax.set_ylabel("final test accuracy (%), mean and seed range")
-    ax.grid(alpha=0.3)
+    ax.set_ylabel("final test accuracy (%)")
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.0f}")
     if shown:
-        ax.legend(fontsize=8, ncol=2)
+        ax.legend(ncols=2, loc="lower right")
     notes = []
     if crowded is not None:
         n = sum(s.parameters == crowded for s in shown)
@@ -183,5 +214,5 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     if len(shown) < len(summaries):
         notes.append(f"not run yet, so not shown: {len(summaries) - len(shown)} of {len(summaries)}")
     if notes:
-        ax.set_title("\n".join(notes), fontsize=9)
+        ax.set_title("\n".join(notes), fontsize=10)
     return ax

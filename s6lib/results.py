@@ -371,6 +371,52 @@ def spread_sentence(summary: Summary, single: float, single_name: str = "The ori
             f"{single_name} ({single:.2f}%) is {where}.")
 
 
+def original_log_sentence() -> str:
+    """When the original's one run first reached TARGET, and what that says (and does not)."""
+    accs = list(original.ORIGINAL_LOG["test_acc"])
+    first = first_reach(accs)
+    if first is None:
+        return f"The run never reached {TARGET:g}%; its last epoch ended at {accs[-1]:.2f}%."
+    before = accs[:first - 1]
+    return (f"The run first reached {TARGET:g}% at epoch {first} of {len(accs)}"
+            + (f"; before that its best was {max(before):.2f}% (epoch {before.index(max(before)) + 1})"
+               if before else "")
+            + f". The {accs[-1]:.2f}% it reported is its final epoch, and nothing in the log says whether "
+              "a second run would get there too.")
+
+
+def model_change_sentence(key: str, base_key: str) -> str:
+    """How experiment `key`'s model differs from `base_key`'s, in words (from the two specs)."""
+    model, base = ex.get_experiment(key).build().model, ex.get_experiment(base_key).build().model
+    if model == base:
+        return f"`{key}` trains the same model as `{base_key}`, `{model}`."
+    changed = ex.spec_changes(model, base)
+    text = f"`{key}`'s model, `{model}`, is `{base}` with " + "; ".join(
+        f"`{name}` {_short(old)} → {_short(new)}" for name, (old, new) in changed.items())
+    return text + (": its dropout layers drop a smaller share of their inputs." if set(changed) == {"dropout"}
+                   else ".")
+
+
+def live_sentence(live: dict, recorded: dict | None) -> str:
+    """A run trained while the page was built, against the record of the same seed."""
+    text = f"The live run ended at {final_acc(live):.2f}%"
+    if recorded is None:
+        return text + "; there is no record of the same seed to compare it with."
+    return (text + f"; the record of the same seed ({device_label(recorded)}) ended at {final_acc(recorded):.2f}%. "
+            "The same seed need not give the same digits on another device or library version: GPU kernels "
+            "may add numbers in a different order.")
+
+
+def last_epoch_sentence(frame: pd.DataFrame) -> str:
+    """Training and test accuracy at each experiment's last epoch, mean over its seeds (Markdown list)."""
+    lines = []
+    for key, group in frame.groupby("recipe", sort=False):
+        last = group[group.epoch == group.epoch.max()]
+        lines.append(f"- `{key}`: at its last epoch, training accuracy {last.train_acc.mean():.2f}% and test "
+                     f"accuracy {last.test_acc.mean():.2f}% (mean over {count(len(last), 'seed')}).")
+    return "\n".join(lines) or "No complete runs yet."
+
+
 # --- bf16 or float32 on the CPU ----------------------------------------------------------------------
 
 PRECISION_CHECK = Path("checks") / "cpu-float32"  # under the runs folder: float32 twins of bf16 CPU runs
@@ -383,10 +429,14 @@ class PrecisionCheck:
     bf16: tuple[float, ...]  # final test accuracy of each seed's bf16 run (cpu/)
     float32: tuple[float, ...]  # ... and of its float32 twin (checks/cpu-float32/)
     comparison: Comparison  # bf16 against float32
+    bf16_epoch_seconds: tuple[float, ...] = ()  # each run's mean seconds per epoch
+    float32_epoch_seconds: tuple[float, ...] = ()
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame({"seed": self.seeds, "bf16 final test acc (%)": self.bf16,
-                             "float32 final test acc (%)": self.float32})
+                             "float32 final test acc (%)": self.float32,
+                             "bf16 s/epoch": self.bf16_epoch_seconds,
+                             "float32 s/epoch": self.float32_epoch_seconds})
 
     @property
     def sentence(self) -> str:
@@ -396,8 +446,11 @@ class PrecisionCheck:
                                               "bf16 changes the result",
                    "too few seeds": f"too few seeds to judge (at least {MIN_SEEDS_TO_COMPARE} each)"}.get(
             self.comparison.verdict, f"{self.comparison.verdict} than the float32 runs")
+        bf16_s, float32_s = statistics.fmean(self.bf16_epoch_seconds), statistics.fmean(self.float32_epoch_seconds)
         return (f"Seeds {_ranges(self.seeds)}: bf16 runs ended at {mean_std_text(*_mean_std(self.bf16))}%, "
-                f"float32 runs at {mean_std_text(*_mean_std(self.float32))}%. bf16 is {verdict}.")
+                f"float32 runs at {mean_std_text(*_mean_std(self.float32))}%. bf16 is {verdict}. An epoch took "
+                f"{bf16_s:.1f} s in bf16 and {float32_s:.1f} s in float32 ({float32_s / bf16_s:.1f} times as long; "
+                "one thread per run, two runs side by side).")
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
@@ -416,11 +469,18 @@ def precision_check(runs_dir: Path | None, key: str = PRECISION_KEY) -> Precisio
             record = load_record(path) if path.exists() else None
             if (record and record["status"] == "complete" and record["engine"]["precision"] == precision
                     and record["config_fingerprint"] == planned.fingerprint()):
-                found[precision] = final_acc(record)
+                found[precision] = record
         if len(found) == 2:
-            pairs.append((planned.seed, found["bf16-autocast"], found["float32"]))
-    seeds, bf16, float32 = (tuple(column) for column in zip(*pairs)) if pairs else ((), (), ())
-    return PrecisionCheck(seeds, bf16, float32, compare(bf16, float32))
+            bf16, float32 = found["bf16-autocast"], found["float32"]
+            pairs.append((planned.seed, final_acc(bf16), final_acc(float32), epoch_seconds(bf16),
+                          epoch_seconds(float32)))
+    columns = [tuple(column) for column in zip(*pairs)] if pairs else [()] * 5
+    return PrecisionCheck(columns[0], columns[1], columns[2], compare(columns[1], columns[2]), columns[3], columns[4])
+
+
+def epoch_seconds(record: dict) -> float:
+    """A run's mean wall time per epoch (training and test evaluation)."""
+    return statistics.fmean(row["seconds"] for row in record["epochs"])
 
 
 # --- choosing the recipe ---------------------------------------------------------------------------
@@ -434,12 +494,15 @@ class Choice:
     winner: str  # the tuning experiment chosen
     ranking: tuple[str, ...]  # every candidate with all its seeds complete, best first
     incomplete: tuple[str, ...]  # candidates left out: not every seed has a complete record
+    runner_up: str = ""  # a sentence on the candidate with the best mean, when it is not the winner
 
     @property
     def sentence(self) -> str:
         tried = len(self.ranking) + len(self.incomplete)
         text = (f"{count(tried, 'candidate')} tried, each on the same seeds, none of which any result on these "
                 f"pages uses. The rule, from the goal: {TUNING_RULE}. It picks **{self.winner}**.")
+        if self.runner_up:
+            text += " " + self.runner_up
         if self.incomplete:
             text += f" Left out for want of complete records: {', '.join(self.incomplete)}."
         return text
@@ -464,7 +527,45 @@ def choose(summaries: Sequence[Summary]) -> Choice:
     if not ready:
         raise ValueError("no candidate has all its seeds complete")
     ranked = sorted(ready, key=lambda s: (-min(s.min_last), -s.mean, s.key))
-    return Choice(ranked[0].key, tuple(s.key for s in ranked), tuple(s.key for s in summaries if s not in ready))
+    winner, best_mean = ranked[0], max(ready, key=lambda s: (s.mean, s.key))
+    runner_up = "" if best_mean is winner else (
+        f"`{best_mean.key}` had the higher mean ({best_mean.mean:.2f}% against {winner.mean:.2f}%), but an epoch "
+        f"among its seeds' last {LAST_EPOCHS} fell to {min(best_mean.min_last):.2f}% (the winner's worst: "
+        f"{min(winner.min_last):.2f}%).")
+    return Choice(winner.key, tuple(s.key for s in ranked), tuple(s.key for s in summaries if s not in ready),
+                  runner_up)
+
+
+def completeness_sentence(summaries: Sequence[Summary]) -> str:
+    """How many experiments have every seed recorded, and which do not."""
+    missing = [s.key for s in summaries if s.n < s.planned]
+    return (f"{len(summaries) - len(missing)} of {len(summaries)} experiments have all their seeds recorded."
+            + (f" Not yet complete: {', '.join(f'`{k}`' for k in missing)}." if missing else ""))
+
+
+def findings_markdown(summaries: Sequence[Summary], baseline: str = ex.BASELINE) -> str:
+    """The experiments by verdict against the baseline, as a Markdown list."""
+    found = findings(summaries, baseline)
+    names = lambda keys: ", ".join(f"`{k}`" for k in keys) or "none"  # noqa: E731
+    lines = [f"- **{verdict}** than `{baseline}`: {names(keys)}" for verdict, keys in found.items()
+             if verdict in ("higher on every seed", "lower on every seed")]
+    lines.append(f"- **within the seed spread**: {names(found['within the seed spread'])}")
+    lines.append(f"- **too few seeds** recorded to judge: {names(found['too few seeds'])}")
+    return "\n".join(lines)
+
+
+def trials_markdown(summaries: Sequence[Summary]) -> str:
+    """The original's trial log, one item per trial, with the experiment here that asks the same question
+    and what its records say."""
+    ours = {s.key: s for s in summaries}
+    lines = []
+    for t in original.ORIGINAL_TRIALS:
+        s = ours.get(t["ours"])
+        result = (f"{mean_std_text(s.mean, s.std)}% over {count(s.n, 'seed')}" if s is not None and s.n
+                  else "not run yet" if s is not None else "see the training chapter")
+        lines.append(f"- **Trial {t['trial']}**, {t['parameters']:,} parameters: \"{t['change']}\". Train "
+                     f"{t['train_acc']:.2f}%, test {t['test_acc']:.2f}%. Here: `{t['ours']}`, {result}.")
+    return "\n".join(lines)
 
 
 def design_table(keys: Sequence[str]) -> pd.DataFrame:
@@ -613,6 +714,25 @@ def small_claim(runs: Sequence[Run], key: str) -> Claim:
         yield Criterion("epochs", f"≤ {EPOCH_BUDGET}", str(recipe.epochs), recipe.epochs <= EPOCH_BUDGET, final=True)
 
     return _claim(SMALL_TEXT, runs, key, criteria)
+
+
+def small_verdict_sentence(summaries: Sequence[Summary], claims: dict[str, Claim]) -> str:
+    """How close the small designs get to the bar, from their claims and summaries."""
+    met = [key for key, claim in claims.items() if claim.verdict == "met"]
+    measured = [s for s in summaries if s.n]
+    if met:
+        best = max((s for s in summaries if s.key in met), key=lambda s: s.mean)
+        return (f"{len(met)} of {len(claims)} designs clear the bar on every recorded seed: "
+                + ", ".join(f"`{k}`" for k in met)
+                + f". The most accurate of them, `{best.key}` ({best.parameters:,} parameters), ends at "
+                  f"{mean_std_text(best.mean, best.std)}%.")
+    if measured:
+        best = max(measured, key=lambda s: (s.reached / s.n, s.mean))
+        return (f"No design clears the bar on the records so far. The closest is `{best.key}` "
+                f"({best.parameters:,} parameters): {best.reached} of {best.n} recorded seeds reached "
+                f"{TARGET:g}% within {EPOCH_BUDGET} epochs, with a final test accuracy of "
+                f"{mean_std_text(best.mean, best.std)}%.")
+    return "None of the designs has a recorded run yet, so how close they get is not known here."
 
 
 # --- where the records come from -----------------------------------------------------------------

@@ -1,8 +1,14 @@
 """A small Sphinx extension for this book (loaded by _config.yml's local_extensions).
 
 It mends two console errors that Jupyter Book 1's theme stack puts on every
-page; the browser test asserts that pages load without JavaScript errors.
+page (the browser test asserts that pages load without JavaScript errors), and
+writes the execution table's status in words: myst-nb marks it with emoji,
+which a reader without an emoji font sees as missing-glyph boxes.
 """
+
+from docutils import nodes
+
+STATUS_WORDS = {"✅": "ran", "❌": "failed"}
 
 
 def _mend_page_context(app, pagename, templatename, context, doctree):
@@ -17,7 +23,14 @@ def _mend_page_context(app, pagename, templatename, context, doctree):
     context.setdefault("default_mode", "auto")
 
 
+def _status_in_words(app, doctree, docname):
+    for text in list(doctree.findall(nodes.Text)):
+        if str(text) in STATUS_WORDS:
+            text.parent.replace(text, nodes.Text(STATUS_WORDS[str(text)]))
+
+
 def setup(app):
+    app.connect("doctree-resolved", _status_in_words)
     # Early: html-page-context stops at the first listener that returns a value.
     app.connect("html-page-context", _mend_page_context, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
