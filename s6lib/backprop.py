@@ -302,7 +302,7 @@ def iterate(values, learning_rate, steps=SHEET_STEPS):
 
 
 def step_by_hand(v, eta):
-    """One gradient-descent step in plain arithmetic: (new values, E_total before it)."""
+    """One step of gradient descent: (new values, E_total before it)."""
     def sig(x):
         return 1 / (1 + math.exp(-x))
     # forward pass

@@ -9,7 +9,7 @@ import collections
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FixedLocator, NullLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
 
 from s6lib import style
 
@@ -117,6 +117,7 @@ def plot_final_accuracies(tables: dict, original=None, target=None, ax=None, col
     ax.set_yticklabels(names)
     ax.set_ylim(rows - 0.5, -0.5)
     ax.set_xlabel(column)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))  # ticks on round hundredths
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.2f}")
     ax.grid(False, axis="y")
     ax.figure.tight_layout()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 import numbers
+from html import escape
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -99,26 +100,33 @@ def kind_of(column: str, series: pd.Series) -> str:
     return "text"
 
 
-def formatted(frame: pd.DataFrame, kinds: dict | None = None) -> pd.DataFrame:
+def formatted(frame: pd.DataFrame, kinds: dict | None = None, default: str | None = None) -> pd.DataFrame:
     """A copy of `frame` with every cell a string in the house format (`kinds`: column -> a KINDS key
-    or a function of one value)."""
+    or a function of one value; columns of other non-integer numbers get `default`, else a kind by name
+    and values)."""
     kinds = kinds or {}
     out = pd.DataFrame(index=frame.index)
     for column in frame.columns:
-        kind = kinds.get(column) or kind_of(column, frame[column])
+        guess = kind_of(column, frame[column])
+        kind = kinds.get(column) or (default if default and guess == "number" else guess)
         fmt = kind if callable(kind) else KINDS[kind]
-        out[column] = [fmt(v) for v in frame[column].astype(object)]
+        out[column] = [v if isinstance(v, str) else fmt(v) for v in frame[column].astype(object)]  # text stays
     return out
 
 
-def table(frame: pd.DataFrame, kinds: dict | None = None, *, index: bool = False,
+def table(frame: pd.DataFrame, kinds: dict | None = None, *, default: str | None = None, index: bool = False,
           scroll: bool = False) -> "HTMLTable":
     """`frame` as the book shows a table: house formats, no index unless asked (then its name heads it),
     no stray header rows; `scroll` puts a wide table in a box that scrolls sideways on purpose."""
-    shown = formatted(frame, kinds)
     if index:
-        shown = shown.reset_index()
-    html = shown.to_html(index=False, border=0, escape=True, classes="s6-table")
+        frame = frame.reset_index()
+    shown = formatted(frame, kinds, default)
+    numeric = [kind_of(c, frame[c]) != "text" or (kinds or {}).get(c) not in (None, "text") for c in frame.columns]
+    align = lambda right: ' class="s6-num"' if right else ""  # noqa: E731  numbers right, words left
+    head = "".join(f"<th{align(r)}>{escape(str(c))}</th>" for c, r in zip(frame.columns, numeric))
+    body = "".join("<tr>" + "".join(f"<td{align(r)}>{escape(v)}</td>" for v, r in zip(row, numeric)) + "</tr>"
+                   for row in shown.itertuples(index=False))
+    html = f'<table class="s6-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
     return HTMLTable(f'<div class="s6-table-box{" s6-scroll" if scroll else ""}">{html}</div>')
 
 

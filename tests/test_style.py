@@ -26,10 +26,13 @@ def test_a_table_has_no_index_no_none_and_formats_each_column():
                           "test loss": [0.0214512, 0.03]}, index=pd.Index([3, 4], name="seed"))
     html = style.table(frame)
     assert "17,022" in html and "99.46" in html and "0.02145" in html and "–" in html
-    for noise in ("None", "NaN", "nan", "<NA>", "<th>seed</th>", ">3<"):
+    for noise in ("None", "NaN", "nan", "&lt;NA&gt;", ">seed</th>", ">3<"):
         assert noise not in html, noise
+    assert '<th>model</th>' in html and '<th class="s6-num">parameters</th>' in html  # words left, numbers right
     with_index = style.table(frame, index=True, scroll=True)
-    assert "<th>seed</th>" in with_index and 's6-table-box s6-scroll' in with_index
+    assert '<th class="s6-num">seed</th>' in with_index and 's6-table-box s6-scroll' in with_index
+    plain = pd.DataFrame({"a": [99.4567], "n": [9174]})
+    assert ">99.46<" in style.table(plain, default="acc") and ">9,174<" in style.table(plain, default="acc")
     assert with_index._repr_html_() == str(with_index)
 
 

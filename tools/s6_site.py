@@ -6,6 +6,8 @@ writes the execution table's status in words: myst-nb marks it with emoji,
 which a reader without an emoji font sees as missing-glyph boxes.
 """
 
+from pathlib import Path
+
 from docutils import nodes
 
 STATUS_WORDS = {"✅": "ran", "❌": "failed"}
@@ -29,7 +31,13 @@ def _status_in_words(app, doctree, docname):
             text.parent.replace(text, nodes.Text(STATUS_WORDS[str(text)]))
 
 
+def _add_static(app):
+    app.config.html_static_path.append(str(Path(__file__).parent / "web" / "static"))
+
+
 def setup(app):
+    app.connect("builder-inited", _add_static)
+    app.add_css_file("s6.css")  # the house style of s6lib.style's tables
     app.connect("doctree-resolved", _status_in_words)
     # Early: html-page-context stops at the first listener that returns a value.
     app.connect("html-page-context", _mend_page_context, priority=100)
