@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=1, help="seed for torch, numpy and the augmentation")
     train.add_argument("--out", type=Path, default=None,
                        help="run record to write (default: runs/<recipe>-<model>-s<seed>.json)")
+    train.add_argument("--save-model", type=Path, default=None, metavar="PATH",
+                       help="also save the final weights there when the run completes (a .pt checkpoint)")
     train.set_defaults(command=_train)
 
     sweep = commands.add_parser("sweep", help="train a recipe over several seeds and models into a folder of records",
@@ -212,7 +214,7 @@ def _train(args: argparse.Namespace) -> int:
     recipe = _recipe(args)
     _set_threads(args)
     out = args.out or Path("runs") / _default_name(recipe, args.seed)
-    record = run(recipe, seed=args.seed, out=out, **_train_kwargs(args))
+    record = run(recipe, seed=args.seed, out=out, save_model=args.save_model, **_train_kwargs(args))
     print(f"{record['status']}: wrote {out}")
     return EXIT_DIVERGED if record["status"] == "diverged" else 0
 

@@ -11,6 +11,7 @@ import os
 import random
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -108,14 +109,15 @@ def run_config(recipe: Recipe, *, seed: int, limit_train: int | None = None, lim
 def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", data_root=None,
         out: str | Path | None = None, limit_train: int | None = None, limit_test: int | None = None,
         dry_run: bool = False, num_workers: int = WORKERS, engine: str = "auto", precision: str = "auto",
-        progress: bool | None = None, log=print) -> dict:
+        progress: bool | None = None, save_model: str | Path | None = None, log=print) -> dict:
     """Train `recipe` with `seed`; return the run record, also written to `out` after every epoch.
 
     `engine` is one of ENGINES: "auto" captures pipeline B's step in a CUDA graph on CUDA
     and runs eagerly elsewhere; a failed capture falls back to eager for the whole run.
     `precision` is one of PRECISIONS: "auto" is bf16 autocast where the device computes
     bf16 natively. The record's `engine` says what ran and why not faster. A non-finite
-    loss ends the run with status "diverged"; Ctrl-C with "interrupted".
+    loss ends the run with status "diverged"; Ctrl-C with "interrupted". With `save_model`,
+    a complete run also saves its final weights there (`save_checkpoint`).
     """
     device = resolve_device(device) if isinstance(device, str) else device
     config = run_config(recipe, seed=seed, limit_train=limit_train, limit_test=limit_test,
@@ -177,6 +179,8 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
             _save(record, out, start)
         record["misclassified"] = misclassified(model, test_loader, device, precision)
         record["status"] = "complete"
+        if save_model is not None:
+            save_checkpoint(model, record, save_model)
     except Diverged as err:
         record["status"] = "diverged"
         record["diverged_at"] = {"epoch": epoch, "step": err.step}
@@ -188,6 +192,34 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
         raise
     _save(record, out, start, finished=True)
     return record
+
+
+def save_checkpoint(model: torch.nn.Module, record: dict, path: str | Path) -> Path:
+    """The final float32 weights with the model's name and the run's config fingerprint (so the weights
+    can be matched to their record), written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().float().contiguous().cpu() if v.is_floating_point() else v.cpu()
+             for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o644)  # temp files are private; a checkpoint is not
+        torch.save({"model": record["model"]["name"], "config_fingerprint": record["config_fingerprint"],
+                    "state_dict": state}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """(the model in eval mode, the checkpoint's metadata) from `save_checkpoint`'s file."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model = build_model(checkpoint["model"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval(), {k: v for k, v in checkpoint.items() if k != "state_dict"}
 
 
 def _save(record: dict, out, start: float, finished: bool = False) -> None:
