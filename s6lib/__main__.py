@@ -114,6 +114,15 @@ def _parser() -> argparse.ArgumentParser:
                          help=f"model variant; choose from: {', '.join(VARIANTS)}")
     summary.set_defaults(command=_summary)
 
+    digit = commands.add_parser("export-digit", help="export a trained checkpoint for the draw-a-digit page: "
+                                "ONNX with each block's maps, and sample test digits", formatter_class=formatter)
+    digit.add_argument("--checkpoint", type=Path, default=Path("book/model/fast-s1.pt"),
+                       help="weights saved by `train --save-model` (its record beside it, same name, .json)")
+    digit.add_argument("--out-dir", type=Path, default=Path("_build/vendor_site/draw"),
+                       help="folder for net6.onnx and digits.json (the site serves _build/vendor_site)")
+    digit.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
+    digit.set_defaults(command=_export_digit)
+
     data = commands.add_parser("data", help="find (or download) MNIST and check its MD5s",
                                formatter_class=formatter)
     data.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
@@ -293,6 +302,17 @@ def _summary(args: argparse.Namespace) -> int:
     print(summary(model))
     print(f"parameters: {count_parameters(model):,} held, {count_used_parameters(model):,} in layers that run\n")
     print(receptive_field_table(model).to_string())
+    return 0
+
+
+def _export_digit(args: argparse.Namespace) -> int:
+    from .digit import write_site_files
+
+    if not args.checkpoint.exists():
+        raise ConfigError(f"no checkpoint at {args.checkpoint}: make one with `python -m s6lib train --recipe fast "
+                          f"--seed 1 --save-model {args.checkpoint} --out {args.checkpoint.with_suffix('.json')}`")
+    for path in write_site_files(args.checkpoint, args.out_dir, root=args.data_root):
+        print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     return 0
 
 

@@ -213,3 +213,88 @@ def figure_text_px(p) -> list[tuple[str, float]]:
             continue
         sizes.append((src, float(points) * float(dpi) / 72 * width / natural))
     return sizes
+
+
+# --- the draw-a-digit page -------------------------------------------------------------------------
+
+
+def _model_probs(inputs):
+    """PyTorch's probabilities for the 28×28 inputs the page fed its model (same checkpoint)."""
+    import torch
+
+    from s6lib.train import load_checkpoint
+
+    model, _ = load_checkpoint(ROOT / "book" / "model" / "fast-s1.pt")
+    with torch.no_grad():
+        return model(torch.tensor(inputs, dtype=torch.float32).view(-1, 1, 28, 28)).exp().numpy()
+
+
+def _draw_vertical_line(p, touch: bool) -> None:
+    box = p.locator(".s6d-pad").bounding_box()
+    x, top, bottom = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.15, box["y"] + box["height"] * 0.85
+    points = [(x, top + (bottom - top) * k / 20) for k in range(21)]
+    if touch:  # real touch events, as a phone sends them
+        cdp = p.context.new_cdp_session(p)
+        kinds = ["touchStart"] + ["touchMove"] * (len(points) - 2) + ["touchEnd"]
+        for kind, (px, py) in zip(kinds, points):
+            cdp.send("Input.dispatchTouchEvent",
+                     {"type": kind, "touchPoints": [] if kind == "touchEnd" else [{"x": px, "y": py}]})
+    else:
+        p.mouse.move(*points[0])
+        p.mouse.down()
+        for point in points[1:]:
+            p.mouse.move(*point)
+        p.mouse.up()
+
+
+def test_draw_a_digit(browser, site_url, mnist_root):
+    import numpy as np
+
+    from s6lib.data import mnist_tensors
+
+    page = Page(browser, f"{site_url}/book/mnist/draw.html")
+    p = page.page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        p.evaluate("() => window.s6draw.ready")
+        first = p.evaluate("() => window.s6draw.timing.firstPredictionMs")
+        print(f"\ndraw page: first prediction {first:.0f} ms after the page started loading")
+
+        # (a) MNIST test digits put into the canvas: the page's probabilities are PyTorch's for its input
+        images, labels = mnist_tensors(False, mnist_root, limit=20)
+        shown = [p.evaluate("(px) => window.s6draw.loadPixels(px)", image.flatten().tolist()) for image in images]
+        ours = _model_probs([s["input"] for s in shown])
+        theirs = np.array([s["probs"] for s in shown])
+        assert np.abs(ours - theirs).max() < 1e-4
+        assert [s["prediction"] for s in shown] == ours.argmax(1).tolist()
+        assert sum(s["prediction"] == int(y) for s, y in zip(shown, labels)) >= 18  # it does read digits
+
+        # (b) a vertical stroke drawn with the mouse is a 1
+        p.locator(".s6d-button").click()
+        _draw_vertical_line(p, touch=False)
+        assert p.evaluate("() => window.s6draw.settled()")["prediction"] == 1
+        p.screenshot(path=str(SHOTS / "draw-after-drawing-1280.png"), full_page=True)
+
+        # (c) no console errors on the way
+        assert not page.errors, page.errors
+    finally:
+        p.close()
+
+    # (d) a phone: 390 px wide, drawn with touch events
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    phone = context.new_page()
+    errors = []
+    phone.on("pageerror", lambda e: errors.append(str(e)))
+    phone.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    try:
+        phone.goto(f"{site_url}/book/mnist/draw.html", wait_until="load")
+        phone.evaluate("() => window.s6draw.ready")
+        phone.locator(".s6d-pad").scroll_into_view_if_needed()
+        phone.locator(".s6d-button").tap()
+        _draw_vertical_line(phone, touch=True)
+        assert phone.evaluate("() => window.s6draw.settled()")["prediction"] == 1
+        assert phone.evaluate("() => document.querySelector('.s6d-pad').getBoundingClientRect().right") <= 390
+        phone.screenshot(path=str(SHOTS / "draw-after-drawing-390.png"), full_page=True)
+        assert not errors, errors
+    finally:
+        context.close()
