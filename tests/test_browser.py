@@ -247,6 +247,14 @@ def _draw_vertical_line(p, touch: bool) -> None:
         p.mouse.up()
 
 
+def test_draw_a_digit_adds_less_than_15_mb(built_site):
+    added = [*(built_site / "vendor" / "ort").iterdir(), *(built_site / "draw").glob("*.*"),
+             built_site / "vendor" / "draw.js"]
+    size = sum(p.stat().st_size for p in added)
+    print(f"\ndraw page: model, samples, script and runtime add {size / 1e6:.2f} MB to the site")
+    assert size < 15e6
+
+
 def test_draw_a_digit(browser, site_url, mnist_root):
     import numpy as np
 
