@@ -24,6 +24,7 @@ def cpu_name() -> str:
     return run_environment(torch.device("cpu"))["device_name"]
 
 
+@pytest.mark.slow  # it starts training processes for the sweep rows
 def test_bench_times_every_configuration_and_writes_a_valid_record(mnist_root, capsys, tmp_path):
     argv = ["bench", "--epochs", "1", "--limit-train", "128", "--limit-test", "128", "--device", "cpu",
             "--workers-max", "1", "--sweep-epochs", "1", "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]

@@ -161,7 +161,7 @@ MIN_TEXT_PX = 10  # the smallest figure text a reader should have to read, in CS
 
 # Elements of the article that stick out of the content column or overflow their own box
 # (a code line too long, a table too wide), except inside a deliberate scroll box.
-OVERFLOWING = """() => {
+OVERFLOWING = r"""() => {
     const article = document.querySelector('article');
     const right = article.getBoundingClientRect().right;
     const found = [];

@@ -11,6 +11,8 @@ from s6lib.__main__ import main
 from s6lib.data import ENV_VAR, RAW_MD5
 from s6lib.records import load_record
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # small steps share two cores badly
+
 
 def fails(argv, capsys) -> str:
     """Run the CLI, expect exit status 2, return stderr."""

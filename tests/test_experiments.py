@@ -14,6 +14,8 @@ from s6lib.recipes import RECIPES, ConfigError
 from s6lib.records import load_record
 from s6lib.results import PARAM_BUDGET, SMALL_BUDGET
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # small steps share two cores badly
+
 
 def test_every_experiment_builds_a_valid_recipe_named_after_it():
     for key, exp in ex.experiments().items():

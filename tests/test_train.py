@@ -12,6 +12,8 @@ from s6lib.records import load_record
 
 from conftest import numbers, small_run
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # small steps share two cores badly
+
 CPU = torch.device("cpu")
 
 
