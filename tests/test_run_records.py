@@ -59,3 +59,18 @@ def test_the_going_further_page_states_each_verdict_of_the_records(built_site):
     for exp in ex.get_plan("small"):
         line = results.small_claim(small, exp.key).verdict_line
         assert line in text, f"the going-further page does not say {line!r}"
+
+
+def test_the_ablations_page_has_a_row_and_a_write_up_for_every_experiment(built_site):
+    text = _page_text(built_site, "book/mnist/ablations")
+    summaries = {s.key: s for s in results.summarize(runs.load_runs("ablations", RUNS))}
+    for key, s in summaries.items():
+        assert key == ex.BASELINE or f"{key} —" in text, f"the ablations page has no write-up for {key!r}"
+        assert results.mean_std_text(s.mean, s.std) in text, f"the ablations page does not state {key!r}'s result"
+    assert results.completeness_sentence(list(summaries.values())) in text
+
+
+def test_the_precision_check_on_the_training_page_is_the_records(built_site):
+    check = results.precision_check(RUNS)
+    text = _page_text(built_site, "book/mnist/training")
+    assert check.sentence.split(" An epoch took")[0] in text
