@@ -173,32 +173,33 @@ def plot_digit_gallery(images, rows, ncols=6, seeds=None):
     return fig
 
 
+def _group_colors(summaries):
+    tab20 = plt.get_cmap("tab20")
+    groups = list(dict.fromkeys(s.group for s in summaries))
+    return {g: tab20((2 * i) % 20 + (2 * i) // 20) for i, g in enumerate(groups)}  # dark shades first
+
+
 def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseline=None):
     """Mean final test accuracy against parameters, one point per experiment, error bars from the
     lowest to the highest seed. `summaries` are `results.Summary` objects; those without a complete
     run are left out (and counted in the title).
 
-    Many variants share the baseline's parameter count; among those only the ones whose mean lies
-    outside the `baseline` experiment's seed range are labelled, so the labels stay readable."""
+    Many variants share the baseline's parameter count and would stand in one column of unreadable
+    labels; they are drawn but labelled only in `plot_seed_spread`. The legend sits below the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(style.WIDTH, 5.2))
-    tab20 = plt.get_cmap("tab20")
-    cmap = lambda i: tab20((2 * i) % 20 + (2 * i) // 20)  # noqa: E731  the dark shades first, then the light
-    groups = list(dict.fromkeys(s.group for s in summaries))
+    colors = _group_colors(summaries)
     shown = [s for s in summaries if s.n]
-    common = collections.Counter(s.parameters for s in shown).most_common(1)
-    crowded = common[0][0] if common and common[0][1] > 3 else None
     base = next((s for s in shown if s.key == baseline), None)
+    crowded = base.parameters if base is not None else None
     for s in shown:
-        color = cmap(groups.index(s.group) % 20)
         ax.errorbar(s.parameters, s.mean, yerr=[[s.mean - min(s.finals)], [max(s.finals) - s.mean]],
-                    fmt="o", color=color, ms=5, capsize=3, lw=1, alpha=0.85)
-        outside = base is not None and not min(base.finals) <= s.mean <= max(base.finals)
-        if s.parameters != crowded or outside or s is base:
-            ax.annotate(s.key, (s.parameters, s.mean), xytext=(4, 3), textcoords="offset points", fontsize=9.5)
-    for g in groups:  # one legend entry per group
-        if any(s.group == g for s in shown):
-            ax.plot([], [], "o", color=cmap(groups.index(g) % 20), label=g)
+                    fmt="o", color=colors[s.group], ms=5, capsize=3, lw=1, alpha=0.85)
+        if s.parameters != crowded or s is base:
+            ax.annotate(s.key, (s.parameters, s.mean), xytext=(5, -4), textcoords="offset points")
+    for group, color in colors.items():  # one legend entry per group
+        if any(s.group == group for s in shown):
+            ax.plot([], [], "o", color=color, label=group)
     if target is not None:
         ax.axhline(target, color="0.4", lw=1, ls=":")
     if budget is not None:
@@ -207,13 +208,40 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     ax.set_ylabel("final test accuracy (%)")
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.0f}")
     if shown:
-        ax.legend(ncols=2, loc="lower right")
+        ax.legend(ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     notes = []
     if crowded is not None:
-        n = sum(s.parameters == crowded for s in shown)
-        notes.append(f"{n} experiments at {crowded:,} parameters; labelled where outside the baseline's range")
+        n = sum(s.parameters == crowded for s in shown) - 1
+        notes.append(f"{n} more experiments at the baseline's {crowded:,} parameters (each one is labelled below)")
     if len(shown) < len(summaries):
         notes.append(f"not run yet, so not shown: {len(summaries) - len(shown)} of {len(summaries)}")
     if notes:
         ax.set_title("\n".join(notes), fontsize=10)
+    return ax
+
+
+def plot_seed_spread(summaries, baseline=None, target=None, ax=None):
+    """One row per experiment: each seed's final test accuracy as a dot, the mean as a bar, and the
+    baseline's seed range as a band, so a reader sees which experiments leave it entirely."""
+    shown = [s for s in summaries if s.n]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(style.WIDTH, 0.8 + 0.27 * max(len(shown), 1)))
+    colors = _group_colors(summaries)
+    base = next((s for s in shown if s.key == baseline), None)
+    if base is not None:
+        ax.axvspan(min(base.finals), max(base.finals), color="0.85", lw=0)
+        ax.set_title(f"grey band: {base.key}'s seeds, lowest to highest"
+                     + (f"; dotted line: {target:g}%" if target is not None else ""), fontsize=10)
+    for y, s in enumerate(shown):
+        ax.scatter(s.finals, [y] * s.n, s=18, color=colors[s.group], alpha=0.8, zorder=3)
+        ax.plot([s.mean, s.mean], [y - 0.32, y + 0.32], color="k", lw=1.5, zorder=4)
+    if target is not None:
+        ax.axvline(target, color="0.4", lw=1, ls=":")
+    ax.set_yticks(range(len(shown)))
+    ax.set_yticklabels([s.key for s in shown])
+    ax.set_ylim(len(shown) - 0.5, -0.5)
+    ax.set_xlabel("final test accuracy (%): one dot per seed, the bar is the mean")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    ax.grid(False, axis="y")
+    ax.figure.tight_layout()
     return ax
