@@ -284,8 +284,18 @@ def changes_text(exp_key: str, base_key: str = ex.BASELINE) -> str:
     parts = [f"{k}: {_short(old)} → {_short(new)}" for k, (old, new) in ex.recipe_changes(a, b).items()
              if k != "model"]
     if a.model != b.model:
-        parts += [f"model.{k}: {_short(old)} → {_short(new)}" for k, (old, new) in ex.spec_changes(a.model, b.model).items()]
+        parts += [f"model.{k}: {_spec_value(k, old)} → {_spec_value(k, new)}"
+                  for k, (old, new) in ex.spec_changes(a.model, b.model).items()]
     return "; ".join(parts) or "nothing"
+
+
+def _spec_value(field: str, value) -> str:
+    """A NetSpec field as the prose says it: block indices from 1, as the layers are named."""
+    if field in ("pool_after", "dropout_after"):
+        return "blocks " + (", ".join(str(i + 1) for i in value) or "none")
+    if field == "transitions":
+        return ", ".join(f"block {b + 1} (to {c})" for b, c in value) or "none"
+    return _short(value)
 
 
 def _short(v) -> str:
@@ -295,6 +305,11 @@ def _short(v) -> str:
     if isinstance(v, tuple):
         return "(" + ", ".join(_short(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _mean_std_pct(s: Summary) -> str:
+    """"99.45 ± 0.03%", or "99.45%" for one seed (the seed count is said beside it)."""
+    return f"{s.mean:.2f} ± {s.std:.2f}%" if s.std is not None else f"{s.mean:.2f}%"
 
 
 def describe(summary: Summary, base: Summary | None) -> str:
@@ -312,13 +327,13 @@ def describe(summary: Summary, base: Summary | None) -> str:
         running = f"; {summary.incomplete} incomplete" if summary.incomplete else ""
         return text + f" *What happened:* **not run yet** (0 of {summary.planned} seeds complete{running})."
     diverged = f" ({summary.diverged} diverged: the loss became non-finite)" if summary.diverged else ""
-    text += (f" *What happened:* final test accuracy {mean_std_text(summary.mean, summary.std)}% over "
+    text += (f" *What happened:* final test accuracy {_mean_std_pct(summary)} over "
              f"{summary.n} of {summary.planned} seeds{diverged}; {summary.reached} of {summary.n} reached "
              f"{TARGET:g}% at some epoch.")
     if base is None or summary.key == base.key:
         return text
     c = compare(summary.finals, base.finals)
-    against = f" Against the baseline ({mean_std_text(base.mean, base.std)}%, {count(base.n, 'seed')})"
+    against = f" Against the baseline ({_mean_std_pct(base)}, {count(base.n, 'seed')})"
     if c.verdict == "too few seeds":
         return text + f"{against}: too few seeds to conclude (at least {MIN_SEEDS_TO_COMPARE} each)."
     if c.clear:
