@@ -576,7 +576,7 @@ def trials_markdown(summaries: Sequence[Summary]) -> str:
     lines = []
     for t in original.ORIGINAL_TRIALS:
         s = ours.get(t["ours"])
-        result = (f"{mean_std_text(s.mean, s.std)}% over {count(s.n, 'seed')}" if s is not None and s.n
+        result = (f"{_mean_std_pct(s)} over {count(s.n, 'seed')}" if s is not None and s.n
                   else "not run yet" if s is not None else "see the training chapter")
         lines.append(f"- **Trial {t['trial']}**, {t['parameters']:,} parameters: \"{t['change']}\". Train "
                      f"{t['train_acc']:.2f}%, test {t['test_acc']:.2f}%. Here: `{t['ours']}`, {result}.")
