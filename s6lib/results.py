@@ -309,7 +309,7 @@ def _short(v) -> str:
 
 def _mean_std_pct(s: Summary) -> str:
     """"99.45 ± 0.03%", or "99.45%" for one seed (the seed count is said beside it)."""
-    return f"{s.mean:.2f} ± {s.std:.2f}%" if s.std is not None else f"{s.mean:.2f}%"
+    return _pct(s.mean, s.std)
 
 
 def describe(summary: Summary, base: Summary | None) -> str:
@@ -462,10 +462,15 @@ class PrecisionCheck:
                    "too few seeds": f"too few seeds to judge (at least {MIN_SEEDS_TO_COMPARE} each)"}.get(
             self.comparison.verdict, f"{self.comparison.verdict} than the float32 runs")
         bf16_s, float32_s = statistics.fmean(self.bf16_epoch_seconds), statistics.fmean(self.float32_epoch_seconds)
-        return (f"Seeds {_ranges(self.seeds)}: bf16 runs ended at {mean_std_text(*_mean_std(self.bf16))}%, "
-                f"float32 runs at {mean_std_text(*_mean_std(self.float32))}%. bf16 is {verdict}. An epoch took "
+        bf16, float32 = (_pct(*_mean_std(v)) for v in (self.bf16, self.float32))
+        return (f"Seeds {_ranges(self.seeds)}: bf16 runs ended at {bf16}, float32 runs at {float32}. bf16 is "
+                f"{verdict}. An epoch took "
                 f"{bf16_s:.1f} s in bf16 and {float32_s:.1f} s in float32 ({float32_s / bf16_s:.1f} times as long; "
                 "one thread per run, two runs side by side).")
+
+
+def _pct(mean: float, std: float | None) -> str:
+    return f"{mean:.2f} ± {std:.2f}%" if std is not None else f"{mean:.2f}%"
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
@@ -740,13 +745,13 @@ def small_verdict_sentence(summaries: Sequence[Summary], claims: dict[str, Claim
         return (f"{len(met)} of {len(claims)} designs clear the bar on every recorded seed: "
                 + ", ".join(f"`{k}`" for k in met)
                 + f". The most accurate of them, `{best.key}` ({best.parameters:,} parameters), ends at "
-                  f"{mean_std_text(best.mean, best.std)}%.")
+                  f"{_mean_std_pct(best)}.")
     if measured:
         best = max(measured, key=lambda s: (s.reached / s.n, s.mean))
         return (f"No design clears the bar on the records so far. The closest is `{best.key}` "
                 f"({best.parameters:,} parameters): {best.reached} of {best.n} recorded seeds reached "
                 f"{TARGET:g}% within {EPOCH_BUDGET} epochs, with a final test accuracy of "
-                f"{mean_std_text(best.mean, best.std)}%.")
+                f"{_mean_std_pct(best)}.")
     return "None of the designs has a recorded run yet, so how close they get is not known here."
 
 
