@@ -19,13 +19,19 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from .data import ENV_VAR, DataError
-from .experiments import PLANS
-from .models import VARIANTS
-from .recipes import RECIPES, ConfigError, get_recipe
-from .records import RecordError
+import torch
+
+from .bench import bench, file_name, table
+from .data import ENV_VAR, RAW_MD5, DataError, prepare_mnist
+from .digit import write_site_files
 from .engine import ENGINES, PRECISIONS
-from .train import WORKERS
+from .experiments import PLANS, RUNS_DIR, device_class, planned_runs
+from .models import VARIANTS, build_model, count_parameters, count_used_parameters, summary
+from .receptive_field import receptive_field_table
+from .recipes import RECIPES, ConfigError, get_recipe
+from .records import RecordError, fingerprint, load_record, write_bench_record
+from .sweep import Job, available_cpus, run_jobs
+from .train import WORKERS, resolve_device, run, run_config
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
 DATA_ROOT_HELP = f"MNIST folder, torchvision layout (default: ${ENV_VAR} or ~/.cache/s6lib/data)"
@@ -161,9 +167,6 @@ def _recipe(args: argparse.Namespace):
 def _plan_jobs(args: argparse.Namespace) -> tuple[list, Path]:
     """The jobs of each --plan, plan by plan and seed by seed within a plan (a stopped sweep leaves
     whole seeds), each record once, and the out-dir."""
-    from .experiments import RUNS_DIR, device_class, planned_runs
-    from .sweep import Job
-    from .train import resolve_device
 
     given = [flag for flag, value in (("--epochs", args.epochs), ("--lr", args.lr), ("--batch-size", args.batch_size),
                                       ("--model", args.model), ("--models", args.models),
@@ -196,8 +199,6 @@ def _plan_jobs(args: argparse.Namespace) -> tuple[list, Path]:
 
 
 def _set_threads(args: argparse.Namespace) -> None:
-    import torch
-
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads {args.threads}: must be >= 1")
@@ -218,8 +219,6 @@ def _default_name(recipe, seed: int) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import run
-
     recipe = _recipe(args)
     _set_threads(args)
     out = args.out or Path("runs") / _default_name(recipe, args.seed)
@@ -229,8 +228,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .sweep import Job, available_cpus, run_jobs
-    from .train import resolve_device
 
     if args.plan is not None:
         jobs, out_dir = _plan_jobs(args)
@@ -258,9 +255,6 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _list_plan(args: argparse.Namespace, jobs: list, out_dir: Path, options: dict) -> int:
     """Print each planned run and the state of its record in out_dir; train nothing."""
-    from .records import fingerprint, load_record
-    from .train import run_config
-
     missing = 0
     for job in jobs:
         config = run_config(job.recipe, seed=job.seed, limit_train=options["limit_train"],
@@ -279,9 +273,6 @@ def _list_plan(args: argparse.Namespace, jobs: list, out_dir: Path, options: dic
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import bench, file_name, table
-    from .records import write_bench_record
-
     if args.workers_max != "auto" and not args.workers_max.isdigit():
         raise ConfigError(f"--workers-max {args.workers_max!r}: auto or a number >= 0")
     record = bench(get_recipe(args.recipe), epochs=args.epochs, warmup=args.warmup, device=args.device,
@@ -295,9 +286,6 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from .models import build_model, count_parameters, count_used_parameters, summary
-    from .receptive_field import receptive_field_table
-
     model = build_model(args.model)
     print(summary(model))
     print(f"parameters: {count_parameters(model):,} held, {count_used_parameters(model):,} in layers that run\n")
@@ -306,8 +294,6 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _export_digit(args: argparse.Namespace) -> int:
-    from .digit import write_site_files
-
     if not args.checkpoint.exists():
         raise ConfigError(f"no checkpoint at {args.checkpoint}: make one with `python -m s6lib train --recipe fast "
                           f"--seed 1 --save-model {args.checkpoint} --out {args.checkpoint.with_suffix('.json')}`")
@@ -317,8 +303,6 @@ def _export_digit(args: argparse.Namespace) -> int:
 
 
 def _data(args: argparse.Namespace) -> int:
-    from .data import RAW_MD5, prepare_mnist
-
     root = prepare_mnist(args.data_root)
     print(f"MNIST ready in {root / 'MNIST' / 'raw'}: {', '.join(RAW_MD5)} (MD5 checked)")
     return 0

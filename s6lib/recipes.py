@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from .models import VARIANTS
+
 
 @dataclass(frozen=True)
 class Augment:
@@ -121,8 +123,6 @@ def get_recipe(name: str) -> Recipe:
 
 def validate(recipe: Recipe) -> Recipe:
     """Raise ConfigError naming the first bad field; return the recipe unchanged."""
-    from .models import VARIANTS
-
     checks = [
         (recipe.model in VARIANTS, "model", f"choose from: {', '.join(VARIANTS)}"),
         (recipe.optimizer in OPTIMIZERS, "optimizer", f"choose from: {', '.join(OPTIMIZERS)}"),

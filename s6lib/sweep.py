@@ -22,8 +22,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from .records import load_record
 from .recipes import Recipe
+from .train import run, run_config
 
 FINISHED = ("complete", "diverged")  # a record in one of these states is not run again
 
@@ -78,8 +81,6 @@ def run_jobs(jobs: list[Job], options: dict, *, processes: int = 1, threads: int
     precision) and to `train.run_config`. With `processes` > 1, each run is its own process
     with `threads` torch threads (default 1); with 1 it runs here, with its epochs logged.
     """
-    from .train import run_config
-
     config_options = {k: options[k] for k in ("limit_train", "limit_test", "dry_run", "num_workers") if k in options}
     todo = []
     for i, job in enumerate(jobs, 1):
@@ -112,15 +113,11 @@ def run_jobs(jobs: list[Job], options: dict, *, processes: int = 1, threads: int
 
 
 def _train(job: Job, options: dict, log) -> dict:
-    from .train import run
-
     return run(job.recipe, seed=job.seed, out=job.out, log=log, **options)
 
 
 def _child(job: Job, options: dict, threads: int, results) -> None:
     """One run in its own process; its record goes to job.out, a summary (or the error) to `results`."""
-    import torch
-
     signal.signal(signal.SIGINT, signal.default_int_handler)  # the parent stops it with SIGINT, even from `cmd &`
     torch.set_num_threads(threads)
     try:
