@@ -541,6 +541,14 @@ def tuning_table(summaries: Sequence[Summary]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def choice_sentence(summaries: Sequence[Summary]) -> str:
+    """`choose`'s sentence, or why there is no choice to report yet."""
+    try:
+        return choose(summaries).sentence
+    except ValueError:
+        return f"No candidate has all of its {count(len(ex.TUNING_SEEDS), 'seed')} recorded yet, so no choice is reported."
+
+
 def choose(summaries: Sequence[Summary]) -> Choice:
     """Apply TUNING_RULE to the tuning plan's summaries (candidates with every planned seed complete)."""
     ready = [s for s in summaries if s.n and s.n == s.planned]

@@ -143,6 +143,8 @@ def test_the_tuning_rule_prefers_the_steadiest_last_epochs_then_the_mean(tmp_pat
     assert "none of which any result on these pages uses" in choice.sentence
     with pytest.raises(ValueError, match="no candidate has all its seeds complete"):
         results.choose(results.summarize(load_runs("tuning", None)))
+    assert "no choice is reported" in results.choice_sentence(results.summarize(load_runs("tuning", None)))
+    assert results.choice_sentence(results.summarize(load_runs("tuning", tmp_path))) == choice.sentence
 
 
 def test_compare_counts_only_clean_splits():
