@@ -439,3 +439,36 @@ def test_the_mistakes_sentence_reads_the_confusion_matrix():
     text = mistakes.mistakes_sentence(cm, 2)
     assert "4 mistakes in 1,004 predictions" in text and "4 read as 9 (3×)" in text and "misread is 4" in text
     assert "no mistakes" in mistakes.mistakes_sentence(np.diag([5] * 10), 1)
+
+
+def test_sentences_the_records_decide(tmp_path):
+    assert results.original_log_sentence().startswith("The run first reached 99.4% at epoch 20 of 20; before that "
+                                                      "its best was 99.39% (epoch 18)")
+    assert "`dropout` 0.25 → 0.05: its dropout layers drop a smaller share" in results.model_change_sentence("fast", "seed")
+    assert results.model_change_sentence("lr-0.1", "fast") == "`lr-0.1` trains the same model as `fast`, `net6-dropout-0.05`."
+    for seed in (1, 2):
+        write(tmp_path, planned("fast", seed), accs=curve(99.5, 15))
+    runs = load_runs("training", tmp_path)
+    assert results.last_epoch_sentence(results.epochs_frame(runs)) == (
+        "- `fast`: at its last epoch, training accuracy 98.00% and test accuracy 99.50% (mean over 2 seeds).")
+    live = fake_record(planned("fast", 1), accs=curve(99.48, 15))
+    assert results.live_sentence(live, None).startswith("The live run ended at 99.48%; there is no record")
+    recorded = next(r.record for r in runs if r.complete)
+    assert "the record of the same seed (GPU: NVIDIA H100 80GB HBM3) ended at 99.50%" in results.live_sentence(live, recorded)
+
+
+def test_the_trials_and_the_small_designs_in_words(tmp_path):
+    for seed in (1, 2, 3):
+        write(tmp_path, planned("pool-none", seed), accs=curve(99.0, 15))
+    text = results.trials_markdown(results.summarize(load_runs("ablations", tmp_path)))
+    assert "- **Trial 9**, 8,910 parameters:" in text and "Here: `pool-none`, 99.00 ± 0.00% over 3 seeds." in text
+    assert "Here: `seed`, see the training chapter." in text and "Here: `width-wide`, not run yet." in text
+    runs = load_runs("small", tmp_path)
+    claims = {e.key: results.small_claim(runs, e.key) for e in ex.get_plan("small")}
+    assert "None of the designs has a recorded run yet" in results.small_verdict_sentence(results.summarize(runs), claims)
+    for seed in (1, 2, 3, 4, 5):
+        write(tmp_path, planned("small-deep", seed), accs=curve(99.42, 15))
+    runs = load_runs("small", tmp_path)
+    claims = {e.key: results.small_claim(runs, e.key) for e in ex.get_plan("small")}
+    assert results.small_verdict_sentence(results.summarize(runs), claims).startswith(
+        "1 of 3 designs clear the bar on every recorded seed: `small-deep`.")
