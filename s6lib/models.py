@@ -103,6 +103,13 @@ def get_spec(name: str) -> NetSpec:
         raise ValueError(f"unknown model {name!r}; choose from: {', '.join(VARIANTS)}") from None
 
 
+def spec_text(spec: NetSpec | str) -> str:
+    """A spec as Python source, one field to a line (narrow enough for the book's column)."""
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    fields = ",\n".join(f"    {f.name}={getattr(spec, f.name)!r}" for f in dataclasses.fields(spec))
+    return f"NetSpec(\n{fields},\n)"
+
+
 def spec_to_dict(spec: NetSpec) -> dict:
     """JSON-ready form of a spec (tuples become lists), for run records."""
     return _json_ready(dataclasses.asdict(spec))

@@ -103,3 +103,11 @@ def test_parameters_by_layer_add_up_and_name_the_unused_linear():
     by_layer = parameters_by_layer(model)
     assert sum(by_layer.values()) == count_parameters(model) == 17_672
     assert by_layer["conv5"] == 48 * 10 * 3 * 3 + 10 and by_layer["fc1"] == 64 * 10 + 10
+
+
+def test_a_spec_as_text_is_python_that_builds_the_same_spec():
+    from s6lib.models import NetSpec, spec_text  # noqa: F401  (NetSpec: for eval)
+
+    for name in ("net6", "small-squeeze"):
+        text = spec_text(name)
+        assert eval(text) == get_spec(name) and max(map(len, text.splitlines())) < 60
