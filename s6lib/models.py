@@ -221,6 +221,24 @@ def parameters_by_layer(model: nn.Module) -> dict[str, int]:
     return {name: n for name, n in counts.items() if n}
 
 
+def parameters_table(variants: dict[str, str]):
+    """Parameters of each layer (rows, in block order) of several models (columns, label -> variant
+    name); None where a model has no such layer. A pandas DataFrame, for the chapters."""
+    import pandas as pd  # lazy: not needed for training
+
+    counts = {label: parameters_by_layer(build_model(variant)) for label, variant in variants.items()}
+    names = {name for layers in counts.values() for name in layers}
+
+    def order(name: str):  # conv3, bn3, conv3_1x1, bn3_1x1, conv4, ...
+        kind, _, rest = name.partition("_")
+        number = int(kind.lstrip("convb")) if kind.lstrip("convb").isdigit() else 99
+        return number, bool(rest), not kind.startswith("conv"), name
+
+    rows = sorted(names, key=order)
+    return pd.DataFrame({label: [layers.get(n) for n in rows] for label, layers in counts.items()},
+                        index=pd.Index(rows, name="layer"))
+
+
 def count_used_parameters(model: nn.Module) -> int:
     """Parameters of the modules that run in a forward pass: torchsummary's count, the seed's 17,022."""
     ran: list[nn.Module] = []

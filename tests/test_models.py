@@ -111,3 +111,12 @@ def test_a_spec_as_text_is_python_that_builds_the_same_spec():
     for name in ("net6", "small-squeeze"):
         text = spec_text(name)
         assert eval(text) == get_spec(name) and max(map(len, text.splitlines())) < 60
+
+
+def test_parameters_table_orders_layers_by_block_and_marks_missing_ones():
+    from s6lib.models import parameters_table
+
+    table = parameters_table({"deep": "small-deep", "net6": "net6"})
+    assert list(table.index[:6]) == ["conv1", "bn1", "conv2", "bn2", "conv2_1x1", "bn2_1x1"]
+    assert table.loc["conv2_1x1", "deep"] == 136 and table["net6"].isna().sum() == 4
+    assert table["net6"].sum() == 17_022
