@@ -334,7 +334,7 @@ def rising_updates(curve):
 def overshoot_sentence(curve, learning_rate):
     """What a learning rate's first updates do to the error, in words, from its curve (E_total by step)."""
     n = len(curve) - 1
-    path = " → ".join(f"{e:.4g}" for e in curve)
+    path = " → ".join(f"{e:.6f}" for e in curve)  # as the chapter's table writes them
     rises = rising_updates(curve)
     if not rises:
         return f"With η = {learning_rate:g} the error goes {path} over the first {n} updates: each lowers it."
