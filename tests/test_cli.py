@@ -98,6 +98,7 @@ def test_summary_prints_both_tables(capsys):
     assert "rf" in out and "gap" in out
 
 
+@pytest.mark.slow
 def test_module_entry_point_shows_help_with_defaults():
     result = subprocess.run([sys.executable, "-m", "s6lib", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0

@@ -17,6 +17,7 @@ CHECKPOINT = ROOT / "book" / "model" / "fast-s1.pt"
 RECORD = CHECKPOINT.with_suffix(".json")
 
 
+@pytest.mark.slow
 def test_the_committed_checkpoint_scores_what_its_record_says(mnist_root, one_thread):
     """Its weights, evaluated afresh on the 10,000 test images, give the record's final accuracy."""
     model, meta = train.load_checkpoint(CHECKPOINT)

@@ -70,6 +70,7 @@ def test_excel_printer_keeps_the_sign_of_negated_powers():
         ), formula
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("soffice") is None,
                     reason="LibreOffice is not installed (Debian: apt-get install libreoffice-calc-nogui)")
 def test_libreoffice_opens_and_recomputes_the_workbook(tmp_path):

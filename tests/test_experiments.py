@@ -146,7 +146,7 @@ def test_sweep_plan_runs_what_is_missing(tmp_path, capsys):
     except DataError as err:
         pytest.skip(f"MNIST is not available (set {ENV_VAR}): {err}")
     argv = ["sweep", "--plan", "ablations", "--only", "no-jitter", "--seeds", "2", "--dry-run", "--device", "cpu",
-            "--workers", "0", "--data-root", str(root), "--out-dir", str(tmp_path)]
+            "--jobs", "1", "--workers", "0", "--data-root", str(root), "--out-dir", str(tmp_path)]
     assert main(argv) == 0
     record = load_record(tmp_path / "no-jitter-s2.json")
     assert record["config"]["recipe"]["name"] == "no-jitter" and record["config"]["seed"] == 2

@@ -119,6 +119,7 @@ def test_normalize_strips_outputs_and_state(tmp_path):
     assert "widgets" not in out["metadata"]
 
 
+@pytest.mark.slow
 def test_package_builds_as_a_wheel(tmp_path):
     """`pip install git+<repo>` (Colab) builds s6lib from pyproject.toml."""
     source = tmp_path / "src"  # a copy, so setuptools' build/ folder stays out of the repository
@@ -188,6 +189,7 @@ def test_s6lib_has_no_import_cycle():
     assert found is None, "import cycle in s6lib: " + " -> ".join(found)
 
 
+@pytest.mark.slow
 def test_each_module_imports_on_its_own():
     """Each module imported with no other s6lib module loaded before it (one interpreter; s6lib is
     dropped from sys.modules between imports): none leans on another having been imported first."""

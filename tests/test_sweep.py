@@ -15,6 +15,7 @@ from s6lib.sweep import Progress
 TINY = ["--recipe", "fast", "--device", "cpu", "--limit-train", "256", "--limit-test", "128", "--batch-size", "64"]
 
 
+@pytest.mark.slow
 def test_two_jobs_write_every_record_report_each_run_and_resume(mnist_root, capsys, tmp_path):
     argv = ["sweep", *TINY, "--epochs", "2", "--seeds", "1", "2", "3", "--jobs", "2", "--data-root", str(mnist_root),
             "--out-dir", str(tmp_path)]
