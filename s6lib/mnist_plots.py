@@ -34,6 +34,29 @@ def accuracy_axis(ax, accuracies) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
     ax.set_yticklabels([f"{t:g}" for t in ticks])
 
+def focus_range(accuracies, reach=1.0) -> tuple[float, float]:
+    """Where a summary plot's accuracy axis runs: from the lowest value within `reach` points of the
+    median to the highest, padded, never past 100. A run that failed to learn (no-bn's seed 2 sits
+    at 29%) would otherwise squash every other point into one line; the plots mark such values at
+    the axis edge with their number instead."""
+    mid = float(np.median(accuracies))
+    kept = [a for a in accuracies if a >= mid - reach]
+    pad = max(0.05, 0.08 * (max(kept) - min(kept)))
+    return min(kept) - pad, min(100.0, max(kept) + pad)
+
+
+def _off_axis(ax, label, value, at, vertical) -> None:
+    """Mark a value below the focused range at the axis edge, with its number."""
+    if vertical:  # accuracy on y: a downward triangle on the bottom edge
+        ax.plot(at[0], at[1], "v", color="0.3", ms=7, clip_on=False, zorder=5)
+        ax.annotate(f"{label} {value:.2f}% (below the axis)", at, xytext=(-7, 3),
+                    textcoords="offset points", ha="right", va="bottom", color="0.3")
+    else:  # accuracy on x: a leftward triangle on the left edge
+        ax.plot(at[0], at[1], "<", color="0.3", ms=7, clip_on=False, zorder=5)
+        ax.annotate(f"{value:.2f}%", at, xytext=(8, 0), textcoords="offset points",
+                    va="center", color="0.3")
+
+
 def plot_training_curves(frame, hue="recipe", band="minmax", original=None, overlay=None,
                          overlay_label="live run", target=None):
     """Mean curve per `hue` group with a band across seeds, in a 2×2 grid (train/test loss, train/test
@@ -192,11 +215,17 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     shown = [s for s in summaries if s.n]
     base = next((s for s in shown if s.key == baseline), None)
     crowded = base.parameters if base is not None else None
+    low, high = focus_range([s.mean for s in shown]) if shown else (None, None)
     for s in shown:
+        if s.mean < low:
+            _off_axis(ax, f"{s.key}, mean", s.mean, (s.parameters, low), vertical=True)
+            continue
         ax.errorbar(s.parameters, s.mean, yerr=[[s.mean - min(s.finals)], [max(s.finals) - s.mean]],
                     fmt="o", color=colors[s.group], ms=5, capsize=3, lw=1, alpha=0.85)
         if s.parameters != crowded or s is base:
             ax.annotate(s.key, (s.parameters, s.mean), xytext=(5, -4), textcoords="offset points")
+    if shown:
+        ax.set_ylim(low, high)
     for group, color in colors.items():  # one legend entry per group
         if any(s.group == group for s in shown):
             ax.plot([], [], "o", color=color, label=group)
@@ -227,14 +256,26 @@ def plot_seed_spread(summaries, baseline=None, target=None, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(style.WIDTH, 0.8 + 0.27 * max(len(shown), 1)))
     colors = _group_colors(summaries)
+    low, high = focus_range([a for s in shown for a in s.finals]) if shown else (None, None)
     base = next((s for s in shown if s.key == baseline), None)
+    title = []
     if base is not None:
         ax.axvspan(min(base.finals), max(base.finals), color="0.85", lw=0)
-        ax.set_title(f"grey band: {base.key}'s seeds, lowest to highest"
-                     + (f"; dotted line: {target:g}%" if target is not None else ""), fontsize=10)
+        title.append(f"grey band: {base.key}'s seeds, lowest to highest"
+                     + (f"; dotted line: {target:g}%" if target is not None else ""))
+    if shown and min(min(s.finals) for s in shown) < low:
+        title.append("a triangle: a seed below the axis, with its accuracy")
+    if title:
+        ax.set_title("\n".join(title), fontsize=10)
     for y, s in enumerate(shown):
-        ax.scatter(s.finals, [y] * s.n, s=18, color=colors[s.group], alpha=0.8, zorder=3)
-        ax.plot([s.mean, s.mean], [y - 0.32, y + 0.32], color="k", lw=1.5, zorder=4)
+        inside = [a for a in s.finals if a >= low]
+        ax.scatter(inside, [y] * len(inside), s=18, color=colors[s.group], alpha=0.8, zorder=3)
+        for a in sorted(set(s.finals) - set(inside)):
+            _off_axis(ax, s.key, a, (low, y), vertical=False)
+        if s.mean >= low:
+            ax.plot([s.mean, s.mean], [y - 0.32, y + 0.32], color="k", lw=1.5, zorder=4)
+    if shown:
+        ax.set_xlim(low, high)
     if target is not None:
         ax.axvline(target, color="0.4", lw=1, ls=":")
     ax.set_yticks(range(len(shown)))
