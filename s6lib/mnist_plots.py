@@ -9,7 +9,7 @@ import collections
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
 from s6lib import style
 
@@ -102,9 +102,10 @@ def plot_training_curves(frame, hue="recipe", band="minmax", original=None, over
         if col.endswith("acc"):
             accuracy_axis(ax, drawn[col])
         else:
-            ax.set_yscale("log")
-            for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-                axis(lambda v, _: f"{v:g}")
+            ax.set_yscale("log")  # labels at 1, 2 and 5 per decade: every one legible
+            ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+            ax.yaxis.set_major_formatter(lambda v, _: f"{v:g}")
+            ax.yaxis.set_minor_formatter(NullFormatter())
     for ax in axes[1]:
         ax.set_xlabel("epoch")
     if panels["test_acc"].get_legend_handles_labels()[0]:
@@ -216,6 +217,7 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     base = next((s for s in shown if s.key == baseline), None)
     crowded = base.parameters if base is not None else None
     low, high = focus_range([s.mean for s in shown]) if shown else (None, None)
+    labelled = []
     for s in shown:
         if s.mean < low:
             _off_axis(ax, f"{s.key}, mean", s.mean, (s.parameters, low), vertical=True)
@@ -223,9 +225,10 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
         ax.errorbar(s.parameters, s.mean, yerr=[[s.mean - min(s.finals)], [max(s.finals) - s.mean]],
                     fmt="o", color=colors[s.group], ms=5, capsize=3, lw=1, alpha=0.85)
         if s.parameters != crowded or s is base:
-            ax.annotate(s.key, (s.parameters, s.mean), xytext=(5, -4), textcoords="offset points")
+            labelled.append(s)
     if shown:
         ax.set_ylim(low, high)
+        _place_labels(ax, [(s.key, s.parameters, s.mean) for s in labelled])
     for group, color in colors.items():  # one legend entry per group
         if any(s.group == group for s in shown):
             ax.plot([], [], "o", color=color, label=group)
@@ -247,6 +250,31 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     if notes:
         ax.set_title("\n".join(notes), fontsize=10)
     return ax
+
+
+_LABEL_SPOTS = ((6, -5, "left"), (-6, -5, "right"), (6, 7, "left"), (-6, 7, "right"),
+                (6, -17, "left"), (-6, -17, "right"))  # offsets in points, nearest first
+
+
+def _place_labels(ax, points) -> None:
+    """Label each (text, x, y) point at the first of _LABEL_SPOTS where the text stays inside the
+    axes and overlaps no label placed before it, so designs of similar size and accuracy keep
+    readable names."""
+    fig = ax.figure
+    fig.canvas.draw()  # fixes the limits, so that data map to pixels
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    taken = []
+    for text, x, y in points:
+        for dx, dy, ha in _LABEL_SPOTS:
+            label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha)
+            box = label.get_window_extent(renderer)
+            free = not any(box.overlaps(other) for other in taken)
+            within = inside.x0 <= box.x0 and box.x1 <= inside.x1
+            if (free and within) or (dx, dy, ha) == _LABEL_SPOTS[-1]:
+                taken.append(box)
+                break
+            label.remove()
 
 
 def plot_seed_spread(summaries, baseline=None, target=None, ax=None):
