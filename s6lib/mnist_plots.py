@@ -34,6 +34,7 @@ def accuracy_axis(ax, accuracies) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
     ax.set_yticklabels([f"{t:g}" for t in ticks])
 
+
 def focus_range(accuracies, reach=1.0) -> tuple[float, float]:
     """Where a summary plot's accuracy axis runs: from the lowest value within `reach` points of the
     median to the highest, padded, never past 100. A run that failed to learn (no-bn's seed 2 sits
@@ -45,16 +46,14 @@ def focus_range(accuracies, reach=1.0) -> tuple[float, float]:
     return min(kept) - pad, min(100.0, max(kept) + pad)
 
 
-def _off_axis(ax, label, value, at, vertical) -> None:
-    """Mark a value below the focused range at the axis edge, with its number."""
-    if vertical:  # accuracy on y: a downward triangle on the bottom edge
-        ax.plot(at[0], at[1], "v", color="0.3", ms=7, clip_on=False, zorder=5)
-        ax.annotate(f"{label} {value:.2f}% (below the axis)", at, xytext=(-7, 3),
-                    textcoords="offset points", ha="right", va="bottom", color="0.3")
-    else:  # accuracy on x: a leftward triangle on the left edge
-        ax.plot(at[0], at[1], "<", color="0.3", ms=7, clip_on=False, zorder=5)
-        ax.annotate(f"{value:.2f}%", at, xytext=(8, 0), textcoords="offset points",
-                    va="center", color="0.3")
+def _off_axis(ax, text, at, vertical) -> None:
+    """Mark a value below the focused range at the axis edge `at`, with `text` (its number)."""
+    if vertical:  # accuracy on y: a downward triangle on the bottom edge, text to its left
+        ax.plot(*at, "v", color="0.3", ms=7, clip_on=False, zorder=5)
+        ax.annotate(text, at, xytext=(-7, 3), textcoords="offset points", ha="right", va="bottom", color="0.3")
+    else:  # accuracy on x: a leftward triangle on the left edge, text to its right
+        ax.plot(*at, "<", color="0.3", ms=7, clip_on=False, zorder=5)
+        ax.annotate(text, at, xytext=(8, 0), textcoords="offset points", va="center", color="0.3")
 
 
 def plot_training_curves(frame, hue="recipe", band="minmax", original=None, overlay=None,
@@ -220,7 +219,7 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     labelled = []
     for s in shown:
         if s.mean < low:
-            _off_axis(ax, f"{s.key}, mean", s.mean, (s.parameters, low), vertical=True)
+            _off_axis(ax, f"{s.key}, mean {s.mean:.2f}% (below the axis)", (s.parameters, low), vertical=True)
             continue
         ax.errorbar(s.parameters, s.mean, yerr=[[s.mean - min(s.finals)], [max(s.finals) - s.mean]],
                     fmt="o", color=colors[s.group], ms=5, capsize=3, lw=1, alpha=0.85)
@@ -298,8 +297,9 @@ def plot_seed_spread(summaries, baseline=None, target=None, ax=None):
     for y, s in enumerate(shown):
         inside = [a for a in s.finals if a >= low]
         ax.scatter(inside, [y] * len(inside), s=18, color=colors[s.group], alpha=0.8, zorder=3)
-        for a in sorted(set(s.finals) - set(inside)):
-            _off_axis(ax, s.key, a, (low, y), vertical=False)
+        for a in s.finals:
+            if a < low:  # every seed below gets its own mark, duplicates too
+                _off_axis(ax, f"{a:.2f}%", (low, y), vertical=False)
         if s.mean >= low:
             ax.plot([s.mean, s.mean], [y - 0.32, y + 0.32], color="k", lw=1.5, zorder=4)
     if shown:
