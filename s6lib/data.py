@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
-from .recipes import Augment, Recipe
+from .recipes import VALIDATION_SPLITS, Augment, ConfigError, Recipe
 
 ENV_VAR = "S6_DATA_DIR"
 MEAN, STD = 0.1307, 0.3081  # of the MNIST training pixels in [0, 1]: the seed's Normalize
@@ -163,6 +163,38 @@ def mnist_tensors(train: bool, root: str | Path | None = None, limit: int | None
     return ds.data[:limit].unsqueeze(1), ds.targets[:limit]
 
 
+def validation_indices(labels: torch.Tensor, split: str) -> torch.Tensor:
+    """The sorted indices of the training images that `split` (a name in VALIDATION_SPLITS) holds out.
+
+    Class-balanced: the same number of images of each digit, drawn for each class in turn (0 to 9)
+    by one torch generator with the split's seed, as the first entries of a random permutation of
+    that class's indices. Made by code from the MD5-checked labels, so every machine holds out the
+    same images; nothing is stored.
+    """
+    if split not in VALIDATION_SPLITS:
+        raise ConfigError(f"unknown validation split {split!r}; choose from: {', '.join(VALIDATION_SPLITS)}")
+    per_class, seed = VALIDATION_SPLITS[split]
+    generator = torch.Generator().manual_seed(seed)
+    held = []
+    for digit in range(10):
+        members = (labels == digit).nonzero().flatten()
+        if len(members) < per_class:
+            raise ConfigError(f"split {split!r} holds out {per_class} images of digit {digit}, "
+                              f"but only {len(members)} are there (a --limit-train too small for it)")
+        held.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
+    return torch.cat(held).sort().values
+
+
+def split_indices(labels: torch.Tensor, split: str | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(indices to train on, indices to validate on or None): all images when `split` is None."""
+    if split is None:
+        return torch.arange(len(labels)), None
+    held = validation_indices(labels, split)
+    keep = torch.ones(len(labels), dtype=torch.bool)
+    keep[held] = False
+    return keep.nonzero().flatten(), held
+
+
 # --- Pipeline A: the seed's torchvision transforms ---------------------------------
 
 
@@ -192,9 +224,17 @@ def test_transform(normalize: bool = True) -> transforms.Compose:
 
 def dataloaders(recipe: Recipe, *, root=None, device: torch.device, seed: int,
                 limit_train: int | None = None, limit_test: int | None = None, num_workers: int = 0):
-    """Pipeline A: (train, test) DataLoaders over the first `limit_*` images."""
-    train_set = _first(mnist(True, root, train_transform(recipe.augment, recipe.normalize)), limit_train)
-    test_set = _first(mnist(False, root, test_transform(recipe.normalize)), limit_test)
+    """Pipeline A: (train, evaluation) DataLoaders over the first `limit_*` images; the evaluation set
+    is the recipe's validation split of the training images when it has one (`limit_test` then cuts
+    it), else the test set."""
+    train_set = mnist(True, root, train_transform(recipe.augment, recipe.normalize))
+    if recipe.validation is None:
+        train_set = _first(train_set, limit_train)
+        test_set = _first(mnist(False, root, test_transform(recipe.normalize)), limit_test)
+    else:
+        train_idx, val_idx = split_indices(train_set.targets, recipe.validation)
+        train_set = Subset(train_set, train_idx[:limit_train].tolist())
+        test_set = Subset(mnist(True, root, test_transform(recipe.normalize)), val_idx[:limit_test].tolist())
     common = dict(num_workers=num_workers, pin_memory=device.type == "cuda", persistent_workers=num_workers > 0)
     shuffle = torch.Generator().manual_seed(seed)  # also seeds the workers' augmentation
     return (
@@ -307,18 +347,26 @@ class DeviceLoader:
 
 def device_loaders(recipe: Recipe, *, root=None, device: torch.device, seed: int,
                    limit_train: int | None = None, limit_test: int | None = None):
-    """Pipeline B: (train, test) DeviceLoaders over the first `limit_*` images."""
+    """Pipeline B: (train, evaluation) DeviceLoaders over the first `limit_*` images; the evaluation set
+    is the recipe's validation split of the training images when it has one, else the test set."""
+    if recipe.validation is None:
+        images, labels = mnist_tensors(True, root, limit_train)
+        evaluation = mnist_tensors(False, root, limit_test)
+    else:  # the split is drawn from all 60,000 images; the limits then cut each side
+        images, labels = mnist_tensors(True, root)
+        train_idx, val_idx = split_indices(labels, recipe.validation)
+        evaluation = images[val_idx[:limit_test]], labels[val_idx[:limit_test]]
+        images, labels = images[train_idx[:limit_train]], labels[train_idx[:limit_train]]
     return (
-        DeviceLoader(*mnist_tensors(True, root, limit_train), recipe.batch_size, device=device,
+        DeviceLoader(images, labels, recipe.batch_size, device=device,
                      augment=recipe.augment, shuffle=True, drop_last=True, seed=seed, normalize=recipe.normalize),
-        DeviceLoader(*mnist_tensors(False, root, limit_test), recipe.test_batch_size, device=device,
-                     normalize=recipe.normalize),
+        DeviceLoader(*evaluation, recipe.test_batch_size, device=device, normalize=recipe.normalize),
     )
 
 
 def loaders(recipe: Recipe, *, root=None, device: torch.device, seed: int,
             limit_train: int | None = None, limit_test: int | None = None, num_workers: int = 0):
-    """(train, test) loaders of the recipe's pipeline."""
+    """(train, evaluation) loaders of the recipe's pipeline: evaluation on its validation split, or the test set."""
     if recipe.pipeline == "A":
         return dataloaders(recipe, root=root, device=device, seed=seed, limit_train=limit_train,
                            limit_test=limit_test, num_workers=num_workers)

@@ -110,7 +110,8 @@ def select_engine(engine: str, recipe: Recipe, device: torch.device) -> tuple[bo
     if engine == "eager":
         return False, None
     reason = ("no CUDA device" if device.type != "cuda"
-              else "pipeline A feeds batches from a DataLoader" if recipe.pipeline == "A" else None)
+              else "pipeline A feeds batches from a DataLoader" if recipe.pipeline == "A"
+              else "the weight average (ema) is updated outside the graph" if recipe.ema is not None else None)
     if reason and engine == "graph":
         raise ConfigError(f"engine 'graph' cannot run here: {reason}; use --engine auto or eager")
     return reason is None, reason
@@ -187,8 +188,10 @@ def train_step(model: nn.Module, optimizer, x: torch.Tensor, y: torch.Tensor, me
 
 
 def train(model: nn.Module, loader, optimizer, device: torch.device, scheduler=None, progress: bool = False,
-          desc: str = "train", precision: str = FLOAT32, label_smoothing: float = 0.0) -> tuple[float, float]:
-    """One training epoch: (mean loss, percent correct). `scheduler` steps per batch when given.
+          desc: str = "train", precision: str = FLOAT32, label_smoothing: float = 0.0,
+          after_step=None) -> tuple[float, float]:
+    """One training epoch: (mean loss, percent correct). `scheduler` steps per batch when given;
+    `after_step()` runs after every optimizer step when given (the weight average's update).
 
     Raises Diverged if the loss went non-finite.
     """
@@ -198,6 +201,8 @@ def train(model: nn.Module, loader, optimizer, device: torch.device, scheduler=N
     for x, y in bar:
         train_step(model, optimizer, x.to(device, non_blocking=True), y.to(device, non_blocking=True), metrics,
                    precision, label_smoothing)
+        if after_step is not None:
+            after_step()
         if scheduler is not None:
             scheduler.step()
     loss, acc, bad_step = metrics.read()

@@ -21,7 +21,7 @@ from torch import nn
 NUM_CLASSES = 10
 INPUT_SHAPE = (1, 28, 28)  # MNIST: channels, height, width
 BATCHNORM_CHOICES = ("after_relu", "before_relu", "none")
-HEAD_CHOICES = ("gap", "fc")
+HEAD_CHOICES = ("gap", "fc", "gap-1x1")
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,15 @@ class NetSpec:
     dropout: float  # drop probability of every Dropout layer
     batchnorm: str = "after_relu"  # one of BATCHNORM_CHOICES
     transitions: tuple[tuple[int, int], ...] = ()  # (block, channels): a 1×1 conv block after that block
-    head: str = "gap"  # "gap": last block has 10 channels, AvgPool to 1×1; "fc": Linear on the flattened map
+    head: str = "gap"  # "gap": last block has 10 channels, AvgPool to 1×1; "fc": Linear on the flattened map;
+    #                    "gap-1x1": AvgPool to 1×1, then a 1×1 conv to the 10 class scores (no ReLU, no BatchNorm)
     unused_linear: bool = False  # the original's Linear(64, 10), which forward() never calls
+    bias: bool = True  # convolutions with a bias term
+
+
+# Fields added after run records existed: a record's spec names one only when it differs from this
+# default, so every earlier record keeps its spec and fingerprint (as recipes.ADDED_LATER).
+SPEC_ADDED_LATER = {"bias": True}
 
 
 # Net6 as published: 17,022 parameters in the layers that run.
@@ -95,6 +102,15 @@ VARIANTS.update({
     ),
 })
 
+# Designs with a 1×1 head, drawn from the public sub-8k results (issue 18): convolutions without bias,
+# one max-pool then a 1×1 squeeze, three 3×3 blocks, global average pooling, and a 1×1 conv to the
+# 10 class scores that no ReLU or BatchNorm follows.
+_ONE_BY_ONE = dataclasses.replace(NET6_D05, pool_after=(1,), head="gap-1x1", bias=False)
+VARIANTS.update({
+    "best-1x1": dataclasses.replace(_ONE_BY_ONE, channels=(16, 24, 24, 24, 32), transitions=((1, 12),)),
+    "small-1x1": dataclasses.replace(_ONE_BY_ONE, channels=(8, 16, 16, 16, 16), transitions=((1, 10),)),
+})
+
 
 def get_spec(name: str) -> NetSpec:
     try:
@@ -111,8 +127,12 @@ def spec_text(spec: NetSpec | str) -> str:
 
 
 def spec_to_dict(spec: NetSpec) -> dict:
-    """JSON-ready form of a spec (tuples become lists), for run records."""
-    return _json_ready(dataclasses.asdict(spec))
+    """JSON-ready form of a spec (tuples become lists), for run records; SPEC_ADDED_LATER fields only when set."""
+    fields = dataclasses.asdict(spec)
+    for name, default in SPEC_ADDED_LATER.items():
+        if fields[name] == default:
+            del fields[name]
+    return _json_ready(fields)
 
 
 def _json_ready(obj):
@@ -148,7 +168,7 @@ def _layers(spec: NetSpec) -> OrderedDict:
     channels, size = INPUT_SHAPE[0], INPUT_SHAPE[1]
 
     def block(name: str, out: int, kernel: int) -> None:
-        layers[f"conv{name}"] = nn.Conv2d(channels, out, kernel)
+        layers[f"conv{name}"] = nn.Conv2d(channels, out, kernel, bias=spec.bias)
         bn = {f"bn{name}": nn.BatchNorm2d(out)} if spec.batchnorm != "none" else {}
         relu = {f"relu{name}": nn.ReLU()}
         layers.update({**bn, **relu} if spec.batchnorm == "before_relu" else {**relu, **bn})
@@ -169,6 +189,9 @@ def _layers(spec: NetSpec) -> OrderedDict:
             raise ValueError(f"the feature map shrinks below 1×1 after block {i}: too many convs or pools for 28×28")
     if spec.head == "gap":
         layers["gap"] = nn.AvgPool2d(size)  # Net6: AvgPool2d(2) on its 2×2 map
+    elif spec.head == "gap-1x1":
+        layers["gap"] = nn.AvgPool2d(size)
+        layers["head"] = nn.Conv2d(channels, NUM_CLASSES, 1, bias=spec.bias)  # the class scores, unsquashed
     else:
         layers["flatten"] = nn.Flatten()
         layers["fc"] = nn.Linear(channels * size * size, NUM_CLASSES)
@@ -203,8 +226,9 @@ def block_table(spec: NetSpec | str):
                  + ([f"1×1 conv to {transitions[i]}"] if i in transitions else [])
                  + ([f"dropout {spec.dropout:g}"] if i in spec.dropout_after and spec.dropout > 0 else []))
         rows.append({"block": i + 1, "3×3 conv to channels": channels, "then": ", ".join(after) or "–"})
-    rows.append({"block": "head", "3×3 conv to channels": "–",
-                 "then": "average pool to 1×1, log-softmax" if spec.head == "gap" else "flatten, Linear to 10"})
+    head = {"gap": "average pool to 1×1, log-softmax", "fc": "flatten, Linear to 10",
+            "gap-1x1": "average pool to 1×1, 1×1 conv to 10, log-softmax"}[spec.head]
+    rows.append({"block": "head", "3×3 conv to channels": "–", "then": head})
     return pd.DataFrame(rows)
 
 

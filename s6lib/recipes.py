@@ -49,11 +49,18 @@ class Recipe:
     normalize: bool = True  # inputs shifted and scaled by MNIST's mean and std (the seed's Normalize)
     augment: Augment = field(default_factory=Augment)
     label_smoothing: float = 0.0  # training targets: 1 - ε on the label, ε spread over all 10 classes (0: plain NLL)
+    validation: str | None = None  # a name in VALIDATION_SPLITS: train on the rest, evaluate there, never on the test set
+    ema: float | None = None  # decay per step of an exponential moving average of the weights, which is evaluated
 
 
 # Fields added after run records existed. A record's config names one only when it differs from
 # this default, so every earlier record keeps its config and its fingerprint.
-ADDED_LATER = {("label_smoothing",): 0.0, ("augment", "translate"): 0.0}
+ADDED_LATER = {("label_smoothing",): 0.0, ("augment", "translate"): 0.0, ("validation",): None, ("ema",): None}
+
+# Validation splits of the 60,000 training images (s6lib.data.validation_indices draws the indices):
+# name -> (images held out, per class, and the seed of the generator that draws them). Choices between
+# recipes are made on these; the test set is evaluated only by runs that train on all 60,000.
+VALIDATION_SPLITS = {"val10k": (1_000, 20_261_201)}
 
 
 def recipe_config(recipe: Recipe) -> dict:
@@ -145,6 +152,9 @@ def validate(recipe: Recipe) -> Recipe:
          "choose from: nearest, bilinear"),
         (0 <= recipe.augment.translate <= 0.5, "augment.translate", "must be in [0, 0.5] (a fraction of the image)"),
         (0 <= recipe.label_smoothing < 1, "label_smoothing", "must be in [0, 1)"),
+        (recipe.validation is None or recipe.validation in VALIDATION_SPLITS, "validation",
+         f"choose from: {', '.join(VALIDATION_SPLITS)} (or None: train on all 60,000, evaluate on the test set)"),
+        (recipe.ema is None or 0 < recipe.ema < 1, "ema", "must be in (0, 1), e.g. 0.999 (or None: no average)"),
     ]
     for ok, name, rule in checks:
         if not ok:

@@ -15,7 +15,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+READS = (3, 4)  # versions this s6lib validates: version 3 records have no validation columns
 STATUSES = ("running", "complete", "diverged", "interrupted")
 
 _str_or_none = (str, type(None))
@@ -68,15 +69,19 @@ SCHEMA: dict = {
     "finished_utc": _str_or_none,
     "seconds": (float, type(None)),  # wall time of the whole run
 }
+_float_or_none = (float, type(None))
 EPOCH = {
     "epoch": int,  # 1-based
     "lr": float,  # at the start of the epoch
     "train_loss": float,  # mean NLL over the epoch's (augmented) training batches
     "train_acc": float,  # percent correct on those batches, in train mode
-    "test_loss": float,  # mean NLL over the test set
-    "test_acc": float,  # percent correct on the test set
-    "seconds": float,  # wall time of the epoch, training and testing
+    "val_loss": _float_or_none,  # mean NLL over the validation split; null when the run has none
+    "val_acc": _float_or_none,  # percent correct on the validation split; null when the run has none
+    "test_loss": _float_or_none,  # mean NLL over the test set; null in a run with a validation split
+    "test_acc": _float_or_none,  # percent correct on the test set; null in a run with a validation split
+    "seconds": float,  # wall time of the epoch, training and evaluation
 }
+EPOCH_V3 = {**{k: v for k, v in EPOCH.items() if not k.startswith("val_")}, "test_loss": float, "test_acc": float}
 
 
 # A benchmark record: one `python -m s6lib bench` on one machine (s6lib.bench).
@@ -170,18 +175,31 @@ def validate(record, source: str = "<record>") -> dict:
 
     if not isinstance(record, dict):
         fail("<top>", f"expected a JSON object, got {type(record).__name__}")
-    if record.get("schema_version") != SCHEMA_VERSION:
-        fail("schema_version", f"is {record.get('schema_version')!r}; this s6lib reads version {SCHEMA_VERSION}")
+    version = record.get("schema_version")
+    if type(version) is not int or version not in READS:
+        fail("schema_version", f"is {version!r}; this s6lib reads versions {', '.join(map(str, READS))}")
     _check_fields(record, SCHEMA, "", fail)
+    epoch_schema = EPOCH if version == 4 else EPOCH_V3
+    split = record["config"]["recipe"].get("validation")
+    evaluated, blank = (("val_loss", "val_acc"), ("test_loss", "test_acc")) if split else (
+        ("test_loss", "test_acc"), ("val_loss", "val_acc"))
     for i, row in enumerate(record["epochs"]):
         if not isinstance(row, dict):
             fail(f"epochs[{i}]", "expected an object")
-        _check_fields(row, EPOCH, f"epochs[{i}].", fail)
+        _check_fields(row, epoch_schema, f"epochs[{i}].", fail)
         if row["epoch"] != i + 1:
             fail(f"epochs[{i}].epoch", f"is {row['epoch']}, expected {i + 1}")
-        for key in EPOCH:
+        for key in epoch_schema:
             if isinstance(row[key], float) and not math.isfinite(row[key]):
                 fail(f"epochs[{i}].{key}", "is not finite")
+        if version == 4:
+            for key in evaluated:
+                if row[key] is None:
+                    fail(f"epochs[{i}].{key}", f"is null, but the run {'has validation split ' + repr(split) if split else 'evaluates on the test set'}")
+            for key in blank:
+                if row[key] is not None:
+                    fail(f"epochs[{i}].{key}", "must be null: a run with a validation split never evaluates the "
+                                               "test set" if split else "must be null: the run has no validation split")
     if record["status"] not in STATUSES:
         fail("status", f"is {record['status']!r}; expected one of {', '.join(STATUSES)}")
     if record["config_fingerprint"] != fingerprint(record["config"]):

@@ -98,8 +98,9 @@ def run_jobs(jobs: list[Job], options: dict, *, processes: int = 1, threads: int
 
     def report(job: Job, record: dict) -> None:
         counts[record["status"]] += 1
-        last = record["epochs"][-1]["test_acc"] if record["epochs"] else None
-        result = f"final test {last:.2f}%" if last is not None else "no epoch finished"
+        where = "val" if job.recipe.validation else "test"
+        last = record["epochs"][-1][f"{where}_acc"] if record["epochs"] else None
+        result = f"final {where} {last:.2f}%" if last is not None else "no epoch finished"
         log(f"{record['status']}: {job.out} ({job.recipe.model}, seed {job.seed}): {result}, "
             f"{_duration(record['seconds'])} | {progress.finished(len(record['epochs']))}")
 

@@ -132,21 +132,26 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
     progress = progress_default() if progress is None else progress
 
     set_seed(seed)
-    train_loader, test_loader = data.loaders(recipe, root=data_root, device=device, seed=seed,
+    train_loader, eval_loader = data.loaders(recipe, root=data_root, device=device, seed=seed,
                                              limit_train=limit_train, limit_test=limit_test, num_workers=num_workers)
+    evaluated = "val" if recipe.validation else "test"  # the columns this run fills; the others stay null
     spec = get_spec(recipe.model)
     model = prepare_model(build_model(spec).to(device), precision)
+    average = weight_average(model, recipe.ema)
+    final = model if average is None else average.module  # the weights evaluated and saved
     graph_step, engine = None, engine_record("eager", precision, why_eager, why_float32)
     if use_graph:
         graph_step, engine = graph.start(model, train_loader, recipe, precision, why_float32, log)
     if graph_step is None:
         optimizer = make_optimizer(recipe, model)
         scheduler, per_batch = make_scheduler(recipe, optimizer, len(train_loader))
+        after_step = None if average is None else (lambda: average.update_parameters(model))
 
         def train_epoch(epoch: int) -> tuple[float, float, float]:
             lr = optimizer.param_groups[0]["lr"]
             loss, acc = train(model, train_loader, optimizer, device, scheduler if per_batch else None,
-                              progress, f"epoch {epoch}/{recipe.epochs}", precision, recipe.label_smoothing)
+                              progress, f"epoch {epoch}/{recipe.epochs}", precision, recipe.label_smoothing,
+                              after_step)
             if not per_batch:
                 scheduler.step()
             return lr, loss, acc
@@ -170,17 +175,20 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
         for epoch in range(1, recipe.epochs + 1):
             t0 = time.perf_counter()
             lr, train_loss, train_acc = train_epoch(epoch)
-            test_loss, test_acc = test(model, test_loader, device, precision)
-            row = dict(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc,
-                       test_loss=test_loss, test_acc=test_acc, seconds=time.perf_counter() - t0)
+            eval_loss, eval_acc = test(final, eval_loader, device, precision)
+            row = dict(epoch=epoch, lr=lr, train_loss=train_loss, train_acc=train_acc, val_loss=None, val_acc=None,
+                       test_loss=None, test_acc=None, seconds=0.0)
+            row.update({f"{evaluated}_loss": eval_loss, f"{evaluated}_acc": eval_acc,
+                        "seconds": time.perf_counter() - t0})
             record["epochs"].append(row)
             log(f"epoch {epoch:2d}  lr {lr:.4g}  train loss {train_loss:.4f} acc {train_acc:.2f}%  "
-                f"test loss {test_loss:.4f} acc {test_acc:.2f}%  {row['seconds']:.1f} s")
+                f"{evaluated} loss {eval_loss:.4f} acc {eval_acc:.2f}%  {row['seconds']:.1f} s")
             _save(record, out, start)
-        record["misclassified"] = misclassified(model, test_loader, device, precision)
+        if evaluated == "test":
+            record["misclassified"] = misclassified(final, eval_loader, device, precision)
         record["status"] = "complete"
         if save_model is not None:
-            save_checkpoint(model, record, save_model)
+            save_checkpoint(final, record, save_model)
     except Diverged as err:
         record["status"] = "diverged"
         record["diverged_at"] = {"epoch": epoch, "step": err.step}
@@ -192,6 +200,17 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
         raise
     _save(record, out, start, finished=True)
     return record
+
+
+def weight_average(model: torch.nn.Module, decay: float | None):
+    """An exponential moving average of `model`'s weights and BatchNorm statistics (torch.optim.swa_utils),
+    updated after every step, or None without a decay. Each update moves the average (1 - decay) of the
+    way to the current weights, so it remembers about 1 / (1 - decay) steps."""
+    if decay is None:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def save_checkpoint(model: torch.nn.Module, record: dict, path: str | Path) -> Path:

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from s6lib import data
+from s6lib.recipes import ConfigError
 from s6lib.data import (
     ENV_VAR,
     MEAN,
@@ -208,3 +209,29 @@ def test_normalize_off_keeps_pixels_in_0_1_in_both_pipelines():
     assert 0.0 <= x.min() and x.max() <= 1.0
     assert data.test_transform(normalize=False)(images[0, 0].numpy()).max() <= 1.0
     assert data.test_transform()(images[0, 0].numpy()).max() > 1.0  # normalized: (1 - 0.1307) / 0.3081
+
+
+def test_the_validation_split_is_fixed_class_balanced_and_disjoint_from_training(mnist_root):
+    from s6lib.data import mnist_tensors, split_indices, validation_indices
+
+    _, labels = mnist_tensors(True, mnist_root)
+    held = validation_indices(labels, "val10k")
+    assert len(held) == 10_000 and torch.equal(held, validation_indices(labels, "val10k"))
+    assert torch.bincount(labels[held], minlength=10).tolist() == [1_000] * 10
+    train_idx, val_idx = split_indices(labels, "val10k")
+    assert len(train_idx) == 50_000 and torch.equal(val_idx, held)
+    assert not set(train_idx.tolist()) & set(held.tolist())
+    assert held.tolist()[:3] != [0, 1, 2]  # drawn, not the first images
+    with pytest.raises(ConfigError, match="choose from: val10k"):
+        validation_indices(labels, "val5k")
+
+
+@pytest.mark.parametrize("pipeline", ["A", "B"])
+def test_a_validation_run_evaluates_on_held_out_training_images_and_never_on_the_test_set(mnist_root, pipeline):
+    from conftest import small_run
+
+    record = small_run(mnist_root, validation="val10k", pipeline=pipeline)
+    for row in record["epochs"]:
+        assert row["test_acc"] is None and row["test_loss"] is None
+        assert 0 <= row["val_acc"] <= 100 and row["val_loss"] > 0
+    assert record["misclassified"] is None and record["config"]["recipe"]["validation"] == "val10k"

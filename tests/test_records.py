@@ -8,7 +8,8 @@ from s6lib import records
 from s6lib.engine import engine_record
 from s6lib.records import RecordError, fingerprint, load_record, load_records, new_record, validate, write_record
 
-ROW = {"epoch": 1, "lr": 0.01, "train_loss": 0.5, "train_acc": 85.0, "test_loss": 0.1, "test_acc": 97.0, "seconds": 3.2}
+ROW = {"epoch": 1, "lr": 0.01, "train_loss": 0.5, "train_acc": 85.0, "val_loss": None, "val_acc": None,
+       "test_loss": 0.1, "test_acc": 97.0, "seconds": 3.2}
 
 
 def make_record(status="complete") -> dict:
@@ -50,7 +51,9 @@ def broken(change):
         (lambda r: r.pop("seconds"), "seconds", "is missing"),
         (lambda r: r.update(extra=1), "extra", "not in the schema"),
         (lambda r: r.update(status="done"), "status", "expected one of"),
-        (lambda r: r.update(schema_version=99), "schema_version", f"reads version {records.SCHEMA_VERSION}"),
+        (lambda r: r.update(schema_version=99), "schema_version", "reads versions 3, 4"),
+        (lambda r: r["epochs"][0].update(val_acc=99.0), "epochs[0].val_acc", "no validation split"),
+        (lambda r: r["epochs"][0].update(test_acc=None), "epochs[0].test_acc", "evaluates on the test set"),
         (lambda r: r["epochs"][0].update(test_acc="97%"), "epochs[0].test_acc", "expected float"),
         (lambda r: r["epochs"][0].update(epoch=2), "epochs[0].epoch", "expected 1"),
         (lambda r: r["epochs"][0].update(test_loss=float("nan")), "epochs[0].test_loss", "not finite"),

@@ -40,8 +40,8 @@ def fake_record(planned: ex.PlannedRun, accs=None, device="gpu", status="complet
              "parameters": models.count_parameters(models.build_model(spec))}
     record = records.new_record(planned.config(), model, dict(ENVIRONMENTS[device]),
                                 {"commit": None, "dirty": None}, engine_record("eager", "float32"))
-    record["epochs"] = [dict(epoch=i + 1, lr=0.01, train_loss=0.1, train_acc=98.0, test_loss=0.02,
-                             test_acc=float(a), seconds=2.0) for i, a in enumerate(accs)]
+    record["epochs"] = [dict(epoch=i + 1, lr=0.01, train_loss=0.1, train_acc=98.0, val_loss=None,
+                             val_acc=None, test_loss=0.02, test_acc=float(a), seconds=2.0) for i, a in enumerate(accs)]
     if status == "complete":
         wrong = rng.choice(len(LABELS), size=round((100 - accs[-1]) * 100), replace=False)
         predicted = (LABELS[wrong] + 1 + rng.integers(0, 9, len(wrong))) % 10

@@ -1,0 +1,103 @@
+"""How a tuning round's winner is chosen: from validation numbers alone, by a rule fixed before it ran.
+
+The rule (issue 18), for the candidates of one round (s6lib.experiments.ROUNDS), each trained with
+the same seeds on the validation split:
+
+1. A candidate's score is, for each seed, the lowest validation accuracy of its last `LAST` epochs,
+   averaged over the seeds. One good epoch earns nothing: the score asks for accuracy that holds.
+2. The highest score wins; equal scores go to the higher mean final validation accuracy, then to
+   the candidate with fewer parameters.
+3. A candidate over its track's parameter budget or epoch cap, a record without validation
+   numbers, or a round with a run missing, is an error, never a winner.
+
+The test set plays no part: a record with a validation split holds no test numbers (s6lib.records).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from .experiments import BUDGETS, MAX_EPOCHS, ROUNDS, Experiment
+from .records import RecordError, load_record
+
+LAST = 3  # epochs at the end of a run whose worst validation accuracy counts
+
+
+class SelectionError(ValueError):
+    """A round that cannot be judged yet, or a candidate the rule may not pick; the message says why."""
+
+
+@dataclass(frozen=True)
+class Score:
+    key: str
+    parameters: int
+    worst_last: tuple[float, ...]  # per seed, in seed order: lowest validation accuracy of the last LAST epochs
+    final: tuple[float, ...]  # per seed: validation accuracy after the last epoch
+
+    @property
+    def score(self) -> float:
+        return statistics.fmean(self.worst_last)
+
+    @property
+    def mean_final(self) -> float:
+        return statistics.fmean(self.final)
+
+    def rank_key(self) -> tuple:
+        """Larger is better: score, then mean final accuracy, then fewer parameters."""
+        return self.score, self.mean_final, -self.parameters
+
+
+def score(exp: Experiment, records: list[dict]) -> Score:
+    """The rule's numbers for one candidate from its records (one per seed, in seed order)."""
+    limit, words = BUDGETS[exp.group]
+    worst, final, parameters = [], [], set()
+    for seed, record in zip(exp.seeds, records):
+        where = f"{exp.key} seed {seed}"
+        if record["status"] != "complete":
+            raise SelectionError(f"{where}: the run is {record['status']}, not complete")
+        if not record["config"]["recipe"].get("validation"):
+            raise SelectionError(f"{where}: the run has no validation split, so the rule cannot judge it")
+        rows = record["epochs"]
+        if len(rows) > MAX_EPOCHS:
+            raise SelectionError(f"{where}: {len(rows)} epochs, over the cap of {MAX_EPOCHS}")
+        worst.append(min(row["val_acc"] for row in rows[-LAST:]))
+        final.append(rows[-1]["val_acc"])
+        parameters.add(record["model"]["parameters"])
+    if len(records) != len(exp.seeds):
+        raise SelectionError(f"{exp.key}: {len(records)} records for {len(exp.seeds)} seeds")
+    (count,) = parameters
+    if count > limit:
+        raise SelectionError(f"{exp.key}: {count:,} parameters, but its track allows {words}")
+    return Score(exp.key, count, tuple(worst), tuple(final))
+
+
+def rank(scores: list[Score]) -> list[Score]:
+    """The candidates, best first, by the rule."""
+    return sorted(scores, key=Score.rank_key, reverse=True)
+
+
+def round_scores(group: str, number: int, runs_dir: str | Path) -> list[Score]:
+    """Every candidate of round `number` (from 1) of track `group`, scored from the records in
+    `runs_dir` and ranked best first. SelectionError while a run is missing."""
+    rounds = ROUNDS[group]
+    if not 1 <= number <= len(rounds):
+        raise SelectionError(f"track {group!r} has rounds 1 to {len(rounds)}, not {number}")
+    scores = []
+    for exp in rounds[number - 1]:
+        records = []
+        for seed in exp.seeds:
+            path = Path(runs_dir) / f"{exp.key}-s{seed}.json"
+            if not path.exists():
+                raise SelectionError(f"round {number} of {group!r} is not finished: {path} is missing")
+            try:
+                records.append(load_record(path))
+            except RecordError as err:
+                raise SelectionError(str(err)) from None
+        scores.append(score(exp, records))
+    return rank(scores)
+
+
+def winner(group: str, number: int, runs_dir: str | Path) -> Score:
+    return round_scores(group, number, runs_dir)[0]

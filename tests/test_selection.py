@@ -1,0 +1,81 @@
+"""The tuning rounds' selection rule: validation numbers only, worst of the last 3 epochs first."""
+
+import dataclasses
+
+import pytest
+
+from s6lib import experiments as ex
+from s6lib import selection
+from s6lib.models import build_model, count_parameters
+from s6lib.records import write_record
+from s6lib.selection import SelectionError, round_scores, winner
+from test_records import make_record
+
+
+def val_record(exp, seed, accs, parameters=None) -> dict:
+    """A complete validation-split record of `exp` and `seed` whose epochs have validation accuracies `accs`."""
+    run = next(r for r in ex.planned_runs([exp]) if r.seed == seed)
+    record = make_record()
+    config = dataclasses.replace(run.recipe, epochs=len(accs))
+    record["config"] = ex.run_config(config, seed=seed)
+    record["config_fingerprint"] = ex.fingerprint(record["config"])
+    record["model"]["parameters"] = parameters or count_parameters(build_model(run.recipe.model))
+    record["misclassified"] = None
+    record["epochs"] = [dict(epoch=i + 1, lr=0.01, train_loss=0.1, train_acc=99.0, val_loss=0.02, val_acc=a,
+                             test_loss=None, test_acc=None, seconds=1.0) for i, a in enumerate(accs)]
+    return record
+
+
+def write_round(tmp_path, group, accs_by_key, parameters=None):
+    for exp in ex.ROUNDS[group][0]:
+        for seed in exp.seeds:
+            accs = accs_by_key.get(exp.key, [99.0, 99.1, 99.2, 99.3])
+            write_record(val_record(exp, seed, accs, parameters), tmp_path / f"{exp.key}-s{seed}.json")
+
+
+def test_the_worst_of_the_last_three_epochs_decides_not_one_lucky_epoch(tmp_path):
+    first, second = (e.key for e in ex.ROUNDS["best"][0][:2])
+    # `first` peaks at 99.9 once; `second` holds 99.5 in each of its last three epochs
+    write_round(tmp_path, "best", {first: [99.0, 99.9, 99.2, 99.9], second: [99.0, 99.5, 99.5, 99.5]})
+    scores = round_scores("best", 1, tmp_path)
+    assert scores[0].key == second and scores[0].score == pytest.approx(99.5)
+    assert next(s for s in scores if s.key == first).score == pytest.approx(99.2)
+    assert winner("best", 1, tmp_path).key == second
+
+
+def test_ties_go_to_the_higher_final_accuracy_then_to_fewer_parameters(tmp_path):
+    a, b = (e.key for e in ex.ROUNDS["best"][0][:2])
+    write_round(tmp_path, "best", {a: [99.0, 99.4, 99.5, 99.5], b: [99.0, 99.5, 99.4, 99.6]})
+    assert winner("best", 1, tmp_path).key == b  # same score (99.4), higher final
+    s = [selection.Score("x", 100, (99.0,), (99.0,)), selection.Score("y", 99, (99.0,), (99.0,))]
+    assert selection.rank(s)[0].key == "y"
+
+
+def test_a_round_with_a_missing_run_or_a_test_set_record_cannot_be_judged(tmp_path):
+    write_round(tmp_path, "best", {})
+    exp = ex.ROUNDS["best"][0][0]
+    (tmp_path / f"{exp.key}-s{exp.seeds[-1]}.json").unlink()
+    with pytest.raises(SelectionError, match="not finished"):
+        winner("best", 1, tmp_path)
+    record = make_record()  # a test-set record: no validation split
+    with pytest.raises(SelectionError, match="no validation split"):
+        selection.score(exp, [record] * len(exp.seeds))
+
+
+def test_a_candidate_over_its_budget_is_never_a_winner(tmp_path):
+    write_round(tmp_path, "best-small", {}, parameters=8_000)
+    with pytest.raises(SelectionError, match="fewer than 8,000"):
+        winner("best-small", 1, tmp_path)
+
+
+def test_every_candidate_is_within_its_track_and_evaluates_on_the_validation_split():
+    for group, rounds in ex.ROUNDS.items():
+        limit, _ = ex.BUDGETS[group]
+        for n, rnd in enumerate(rounds, 1):
+            assert len({e.key for e in rnd}) == len(rnd)
+            for exp in rnd:
+                recipe = exp.build()
+                assert exp.group == group and exp.why and exp.seeds == ex.TUNING_SEEDS
+                assert recipe.validation == "val10k" and recipe.epochs <= ex.MAX_EPOCHS
+                assert count_parameters(build_model(recipe.model)) <= limit, exp.key
+                assert exp in ex.PLANS[f"round-{n}"]
