@@ -13,7 +13,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+# Where the tests build the book: <repo>/_build by default; S6_BUILD_OUT=<dir> builds into <dir>/_build,
+# so that several checkouts' or people's test runs on one machine do not overwrite each other's site.
+BUILD_OUT = Path(os.environ["S6_BUILD_OUT"]) if os.environ.get("S6_BUILD_OUT") else None
+BUILD = (BUILD_OUT or ROOT) / "_build"
+HTML = BUILD / "html"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # CI and the course's offline machines keep MNIST beside the repository.
@@ -94,9 +98,9 @@ def built_site() -> Path:
     if not (os.environ.get("S6_REUSE_BUILD") == "1" and (HTML / "index.html").exists()):
         subprocess.run(["make", "vendor"], cwd=ROOT, check=True, capture_output=True)
         shutil.rmtree(HTML, ignore_errors=True)  # a clean build: no page left over from an older one
-        result = build_book(ROOT)
-        (ROOT / "_build").mkdir(exist_ok=True)
-        (ROOT / "_build" / "build.log").write_text(result.stdout + result.stderr)
+        result = build_book(ROOT, BUILD_OUT)
+        BUILD.mkdir(parents=True, exist_ok=True)
+        (BUILD / "build.log").write_text(result.stdout + result.stderr)
         if result.returncode != 0:
             pytest.fail(f"the book build failed (full log: _build/build.log):\n{(result.stdout + result.stderr)[-6000:]}")
     return HTML

@@ -18,10 +18,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import ROOT, toc_pages
+from conftest import BUILD, ROOT, toc_pages
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = ROOT / "_build" / "screenshots"
+SHOTS = BUILD / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
                  "--no-first-run", "--disable-component-update", "--disable-sync"]
 
