@@ -19,8 +19,9 @@ from pathlib import Path
 
 import torch
 
-from . import records, train
+from . import hardware, records, train
 from .engine import select_engine, select_precision
+from .models import build_model
 from .provenance import git_info, run_environment
 from .recipes import ConfigError, Recipe, validate
 from .sweep import Job, available_cpus, run_jobs
@@ -41,6 +42,7 @@ CONFIGS = (
 REFERENCES = ("A, 2 workers", "A, all workers")  # speed-ups are relative to these (the seed's pipeline)
 PROJECTED_EPOCHS = 20  # the issue's target: a 20-epoch run
 PLAN_EPOCHS = 15  # a planned run's epochs (the fast recipe's): sweep throughput is in runs of this length
+MNIST_TRAIN, MNIST_TEST = 60_000, 10_000  # images
 
 
 def file_name(device_name: str) -> str:
@@ -75,6 +77,7 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
             continue
         runs.append((c, run_recipe, workers, run_engine))
 
+    flops = _flops(recipe, device, limit_train, limit_test)
     started, start = records.utc_now(), time.perf_counter()
     torch.ones(1, device=device).sum().item()  # CUDA start-up: the context, before any configuration
     startup_seconds = time.perf_counter() - start
@@ -94,6 +97,7 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
             "seconds_20_epochs": PROJECTED_EPOCHS * per_epoch,
             "measured_20_epochs": sum(seconds) if len(seconds) == PROJECTED_EPOCHS else None,
             "speedup": {}, "test_acc": run["epochs"][-1]["test_acc"],
+            **_rate(flops, 1 / per_epoch, device, run["engine"]["precision"], run["environment"]["threads"]),
         })
     per_epoch = {row["name"]: row["seconds_per_epoch"] for row in rows}
     for row in rows:
@@ -101,6 +105,10 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
     sweeps = [sweep_throughput(recipe, jobs, epochs=sweep_epochs, device=device, engine=engine, data_root=data_root,
                                limit_train=limit_train, limit_test=limit_test, per_epoch=per_epoch, log=log)
               for jobs in sorted({1, available_cpus() if device.type == "cpu" else 1})]
+    precision = select_precision("auto", device)[0]
+    for row in sweeps:
+        cores = row["jobs"] * row["threads"]
+        row.update(_rate(flops, row["epochs_per_hour"] / 3600, device, precision, cores))
     return {
         "schema_version": records.BENCH_SCHEMA_VERSION,
         "kind": "bench",
@@ -112,6 +120,7 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
         "limit_test": limit_test,
         "workers_max": workers_max,
         "startup_seconds": startup_seconds,
+        "flops": flops,
         "configs": rows,
         "sweeps": sweeps,
         "environment": run_environment(device),
@@ -120,6 +129,28 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
         "finished_utc": records.utc_now(),
         "seconds": time.perf_counter() - start,
     }
+
+
+def _flops(recipe: Recipe, device: torch.device, limit_train: int | None, limit_test: int | None) -> dict:
+    """The FLOPs of one epoch of `recipe` (s6lib.hardware.step_flops): per image, and the images an epoch sees
+    (pipeline B's training loader drops the last partial batch; pipeline A's keeps it, a difference of under
+    0.3% of an epoch, so B's count stands for both)."""
+    model = build_model(recipe.model).to(device)
+    n_train = limit_train or MNIST_TRAIN
+    return {"train_per_image": hardware.step_flops(model, recipe.batch_size, train=True),
+            "eval_per_image": hardware.step_flops(model, recipe.test_batch_size, train=False),
+            "train_images": n_train // recipe.batch_size * recipe.batch_size if n_train >= recipe.batch_size else n_train,
+            "eval_images": limit_test or MNIST_TEST,
+            "method": "torch.utils.flop_counter.FlopCounterMode: convolutions and matrix products, forward and "
+                      "backward; elementwise work (ReLU, BatchNorm, the optimizer) is not counted"}
+
+
+def _rate(flops: dict, epochs_per_second: float, device: torch.device, precision: str, cores: int) -> dict:
+    """A row's achieved GFLOP/s, the peak of what it ran on, and the fraction of that peak."""
+    per_epoch = flops["train_per_image"] * flops["train_images"] + flops["eval_per_image"] * flops["eval_images"]
+    gflops = per_epoch * epochs_per_second / 1e9
+    peak = hardware.peak(device, precision, cores)
+    return {"gflops": gflops, "peak": peak, "fraction_of_peak": gflops / peak["gflops"] if peak else None}
 
 
 def sweep_throughput(recipe: Recipe, jobs: int, *, epochs: int, device: torch.device, engine: str, data_root,
@@ -152,7 +183,8 @@ def table(record: dict) -> str:
     """The benchmark as text: a row per configuration, then the device and what ran where."""
     refs = [ref for ref in REFERENCES if any(row["name"] == ref for row in record["configs"])]
     head = (f"{'configuration':16} {'workers':>7} {'engine':>18} {'s/epoch':>8} {'20 epochs':>10} {'measured':>9} "
-            + "".join(f"{'vs ' + ref:>18}" for ref in refs) + f" {'capture':>8} {'test acc':>8}")
+            + "".join(f"{'vs ' + ref:>18}" for ref in refs) + f" {'capture':>8} {'test acc':>8}"
+            + f" {'GFLOP/s':>8} {'of peak':>8}")
     lines = [head]
     for row in record["configs"]:
         engine = row["engine"]
@@ -162,7 +194,7 @@ def table(record: dict) -> str:
             f"{row['seconds_per_epoch']:>8.3f} {row['seconds_20_epochs']:>9.2f}s "
             f"{'-' if measured is None else f'{measured:.2f}s':>9}"
             + "".join(f"{row['speedup'][ref]:>17.1f}x" for ref in refs)
-            + f" {'-' if capture is None else f'{capture:.2f}s':>8} {row['test_acc']:>7.2f}%")
+            + f" {'-' if capture is None else f'{capture:.2f}s':>8} {row['test_acc']:>7.2f}%" + _rate_text(row))
     env = record["environment"]
     lines.append(f"device: {env['device_name']} ({env['device']}), torch {env['torch']}, CUDA {env['cuda']}; "
                  f"start-up {record['startup_seconds']:.2f} s; recipe {record['recipe']['name']}, "
@@ -174,5 +206,18 @@ def table(record: dict) -> str:
                       f"{f'{PLAN_EPOCHS}-epoch runs/hour':>22}" + "".join(f"{'vs ' + ref:>18}" for ref in refs)]
         lines += [f"{'':16} {row['jobs']:>4} {row['threads']:>7} {row['epochs_per_hour']:>12.0f} "
                   f"{row['runs_per_hour']:>22.1f}" + "".join(f"{row['speedup'][ref]:>17.1f}x" for ref in refs)
-                  for row in record["sweeps"]]
+                  + _rate_text(row) for row in record["sweeps"]]
+    peaks = {row["peak"]["basis"] for row in [*record["configs"], *record["sweeps"]] if row.get("peak")}
+    if "flops" in record:
+        f = record["flops"]
+        lines += ["", f"FLOPs per image: {f['train_per_image'] / 1e6:.2f} M per training step, "
+                      f"{f['eval_per_image'] / 1e6:.2f} M per evaluation ({f['method']})"]
+        lines += [f"peak: {basis}" for basis in sorted(peaks)]
     return "\n".join(lines)
+
+
+def _rate_text(row: dict) -> str:
+    if "gflops" not in row:  # a version 2 record
+        return ""
+    fraction = row["fraction_of_peak"]
+    return f" {row['gflops']:>8.1f} {'-' if fraction is None else f'{fraction:.1%}':>8}"

@@ -85,7 +85,8 @@ EPOCH_V3 = {**{k: v for k, v in EPOCH.items() if not k.startswith("val_")}, "tes
 
 
 # A benchmark record: one `python -m s6lib bench` on one machine (s6lib.bench).
-BENCH_SCHEMA_VERSION = 2
+BENCH_SCHEMA_VERSION = 3
+BENCH_READS = (2, 3)  # version 2 records have no FLOP counts and no peak
 BENCH_SCHEMA: dict = {
     "schema_version": int,  # BENCH_SCHEMA_VERSION
     "kind": str,  # "bench": tells a benchmark record from a run record
@@ -126,6 +127,14 @@ BENCH_SWEEP = {  # a real sweep (s6lib.sweep) of `runs` short runs of the recipe
     "epochs_per_hour": float,
     "runs_per_hour": float,  # in runs of a planned run's length (s6lib.bench.PLAN_EPOCHS epochs)
     "speedup": dict,  # reference configuration -> epochs per hour as a multiple of that configuration's
+}
+# Version 3 adds how close to the hardware each row ran (s6lib.hardware says how each number is made).
+_PEAK = (dict, type(None))  # {"gflops": float, "basis": str}: the device's peak, said how; null where unknown
+BENCH_V3 = {"flops": dict}  # {"train_per_image", "eval_per_image", "train_images", "eval_images", "method"}
+BENCH_ROW_V3 = {
+    "gflops": float,  # FLOPs of the epoch (training and evaluation) / its seconds, in GFLOP/s
+    "peak": _PEAK,  # of the cores (threads) or the GPU the row used, in its precision
+    "fraction_of_peak": (float, type(None)),  # gflops / peak["gflops"]
 }
 
 
@@ -230,24 +239,38 @@ def validate_bench(record, source: str = "<bench record>") -> dict:
 
     if not isinstance(record, dict):
         fail("<top>", f"expected a JSON object, got {type(record).__name__}")
-    if record.get("kind") != "bench" or record.get("schema_version") != BENCH_SCHEMA_VERSION:
-        fail("schema_version", f"is {record.get('kind')!r} version {record.get('schema_version')!r}; "
-                               f"this s6lib reads 'bench' version {BENCH_SCHEMA_VERSION}")
-    _check_fields(record, BENCH_SCHEMA, "", fail)
+    version = record.get("schema_version")
+    if record.get("kind") != "bench" or type(version) is not int or version not in BENCH_READS:
+        fail("schema_version", f"is {record.get('kind')!r} version {version!r}; "
+                               f"this s6lib reads 'bench' versions {', '.join(map(str, BENCH_READS))}")
+    v3 = version >= 3
+    _check_fields(record, {**BENCH_SCHEMA, **(BENCH_V3 if v3 else {})}, "", fail)
+    row_extra = BENCH_ROW_V3 if v3 else {}
     for i, row in enumerate(record["configs"]):
         if not isinstance(row, dict):
             fail(f"configs[{i}]", "expected an object")
-        _check_fields(row, BENCH_CONFIG, f"configs[{i}].", fail)
+        _check_fields(row, {**BENCH_CONFIG, **row_extra}, f"configs[{i}].", fail)
         numbers = [*row["epoch_seconds"], *row["speedup"].values(), row["seconds_per_epoch"]]
         if not row["epoch_seconds"] or not all(_has_type(v, float) and math.isfinite(v) and v >= 0 for v in numbers):
             fail(f"configs[{i}]", "epoch_seconds and speedup must be finite numbers >= 0, at least one epoch")
     for i, row in enumerate(record["sweeps"]):
         if not isinstance(row, dict):
             fail(f"sweeps[{i}]", "expected an object")
-        _check_fields(row, BENCH_SWEEP, f"sweeps[{i}].", fail)
+        _check_fields(row, {**BENCH_SWEEP, **row_extra}, f"sweeps[{i}].", fail)
         numbers = [row["seconds"], row["epochs_per_hour"], row["runs_per_hour"], *row["speedup"].values()]
         if not all(_has_type(v, float) and math.isfinite(v) and v > 0 for v in numbers):
             fail(f"sweeps[{i}]", "seconds, throughputs and speedup must be finite numbers > 0")
+    for i, row in enumerate([*record["configs"], *record["sweeps"]] if v3 else []):
+        where = f"configs[{i}]" if i < len(record["configs"]) else f"sweeps[{i - len(record['configs'])}]"
+        peak, fraction = row["peak"], row["fraction_of_peak"]
+        if not (math.isfinite(row["gflops"]) and row["gflops"] > 0):
+            fail(f"{where}.gflops", "must be a finite number > 0")
+        if peak is not None and not (set(peak) == {"gflops", "basis"} and _has_type(peak["gflops"], float)
+                                     and peak["gflops"] > 0 and isinstance(peak["basis"], str)):
+            fail(f"{where}.peak", 'must be null or {"gflops": a number > 0, "basis": how it was worked out}')
+        if (fraction is None) != (peak is None) or (fraction is not None and not 0 < fraction <= 1):
+            fail(f"{where}.fraction_of_peak", "must be in (0, 1] where a peak is known (above 1, the peak is wrong), "
+                                              "else null")
     return record
 
 

@@ -69,13 +69,32 @@ def bench_table(record: dict) -> pd.DataFrame:
              "step": f"{c['engine']['step']}, {c['engine']['precision']}",
              "seconds per epoch": c["seconds_per_epoch"],
              "15-epoch runs per hour": 3600 / (15 * c["seconds_per_epoch"]),
-             "vs pipeline A": c["speedup"].get(reference)} for c in record["configs"]]
+             "vs pipeline A": c["speedup"].get(reference), **_rate(c)} for c in record["configs"]]
     rows += [{"configuration": f"sweep, {w['jobs']} job{'s' * (w['jobs'] != 1)}",
               "step": f"{w['threads']} thread{'s' * (w['threads'] != 1)} each",
               "seconds per epoch": 3600 / w["epochs_per_hour"],
               "15-epoch runs per hour": w["runs_per_hour"],
-              "vs pipeline A": w["speedup"].get(reference)} for w in record["sweeps"]]
+              "vs pipeline A": w["speedup"].get(reference), **_rate(w)} for w in record["sweeps"]]
     return pd.DataFrame(rows)
+
+
+def _rate(row: dict) -> dict:
+    """GFLOP/s and the fraction of the peak of what the row ran on (None in a version 2 record)."""
+    fraction = row.get("fraction_of_peak")
+    return {"GFLOP/s": row.get("gflops"), "of peak": None if fraction is None else f"{fraction:.1%}"}
+
+
+def peak_sentences(record: dict) -> str:
+    """How the benchmark's FLOPs were counted and each peak worked out, in words (empty for version 2)."""
+    if "flops" not in record:
+        return ("This benchmark record predates FLOP counting (version 2): it has no GFLOP/s or fraction of "
+                "peak; `python -m s6lib bench` on that machine adds them.")
+    f = record["flops"]
+    peaks = sorted({r["peak"]["basis"] for r in [*record["configs"], *record["sweeps"]] if r["peak"]})
+    text = (f"A training step costs {f['train_per_image'] / 1e6:.2f} million FLOPs per image and an evaluation "
+            f"{f['eval_per_image'] / 1e6:.2f} million, counted by {f['method']}. GFLOP/s is an epoch's FLOPs "
+            "over its seconds, so it is a floor.")
+    return text + ("" if not peaks else " Peaks: " + "; ".join(peaks) + ".")
 
 
 def audit_sentence(runs_dir: Path | None) -> str:

@@ -77,20 +77,26 @@ def make_bench(epochs=20) -> dict:
         return {"name": name, "pipeline": pipeline, "workers": workers, "engine": engine,
                 "epoch_seconds": [seconds] * epochs, "seconds_per_epoch": seconds, "seconds_20_epochs": 20 * seconds,
                 "measured_20_epochs": 20 * seconds if epochs == 20 else None,
-                "speedup": {"A, 2 workers": 4.0 / seconds, "A, all workers": 2.0 / seconds}, "test_acc": 99.1}
+                "speedup": {"A, 2 workers": 4.0 / seconds, "A, all workers": 2.0 / seconds}, "test_acc": 99.1,
+                **RATE}
 
     graph = {"step": "cuda-graph", "precision": "bf16-autocast", "fallback": None, "capture_seconds": 0.8}
     return {
         "schema_version": records.BENCH_SCHEMA_VERSION, "kind": "bench", "recipe": {"name": "seed"}, "seed": 1,
         "warmup_epochs": 1, "epochs": epochs, "limit_train": None, "limit_test": None, "workers_max": 16,
         "startup_seconds": 0.5,
+        "flops": {"train_per_image": 6.2e6, "eval_per_image": 2.1e6, "train_images": 59_904, "eval_images": 10_000,
+                  "method": "torch.utils.flop_counter"},
         "configs": [row("A, 2 workers", "A", 2, EAGER, 4.0), row("A, all workers", "A", 16, EAGER, 2.0),
                     row("B, float32", "B", 0, EAGER, 0.4), row("B, fast path", "B", 0, graph, 0.1)],
         "sweeps": [{"jobs": 1, "threads": 16, "runs": 1, "epochs_per_run": 2, "seconds": 1.0, "epochs_per_hour": 7200.0,
-                    "runs_per_hour": 480.0, "speedup": {"A, 2 workers": 8.0, "A, all workers": 4.0}}],
+                    "runs_per_hour": 480.0, "speedup": {"A, 2 workers": 8.0, "A, all workers": 4.0}, **RATE}],
         "environment": environment, "git": {"commit": None, "dirty": None}, "started_utc": records.utc_now(),
         "finished_utc": records.utc_now(), "seconds": 60.0,
     }
+
+
+RATE = {"gflops": 330.0, "peak": {"gflops": 989_400.0, "basis": "datasheet"}, "fraction_of_peak": 330.0 / 989_400.0}
 
 
 def test_the_table_shows_speedups_measured_20_epochs_and_capture():
@@ -99,8 +105,41 @@ def test_the_table_shows_speedups_measured_20_epochs_and_capture():
     assert "cuda-graph bf16-autocast" in fast_row and "2.00s" in fast_row  # 20 epochs, projected and measured
     assert "40.0x" in fast_row and "20.0x" in fast_row and "0.80s" in fast_row  # vs A 2 and A all; capture
     assert "NVIDIA H100 80GB HBM3 (cuda:0)" in text and "B, fast path:" not in text  # nothing fell back
-    sweep_row = text.splitlines()[-1]
-    assert "7200" in sweep_row and "480.0" in sweep_row and "8.0x" in sweep_row
+    sweep_row = next(line for line in text.splitlines() if "7200" in line)
+    assert "480.0" in sweep_row and "8.0x" in sweep_row and "330.0" in sweep_row and "0.0%" in sweep_row
+    assert "peak: datasheet" in text and "6.20 M per training step" in text
+
+
+def test_a_version_2_record_without_flop_counts_still_reads():
+    record = make_bench()
+    record.update(schema_version=2)
+    record.pop("flops")
+    for row in [*record["configs"], *record["sweeps"]]:
+        for key in RATE:
+            row.pop(key)
+    validate_bench(record)
+    assert "GFLOP/s" in bench.table(record) and "peak:" not in bench.table(record)
+
+
+def test_the_peak_is_worked_out_from_the_cpu_and_said_how():
+    from s6lib import hardware
+
+    peak = hardware.cpu_peak(2, "float32")
+    if peak is None:
+        pytest.skip("this machine does not report its clock")
+    assert peak["gflops"] > 0 and "2 cores" in peak["basis"] and "FMA" in peak["basis"]
+    assert hardware.gpu_peak("NVIDIA H200", "bf16-autocast")["gflops"] == 989_400.0
+    assert hardware.gpu_peak("Some GPU", "float32") is None
+
+
+def test_a_training_step_of_net6_costs_about_six_mflop_per_image():
+    from s6lib import hardware
+    from s6lib.models import build_model
+
+    model = build_model("net6")
+    train, evaluate = hardware.step_flops(model, 8, train=True), hardware.step_flops(model, 8, train=False)
+    assert 5e6 < train < 8e6 and 2.5 < train / evaluate < 3.5  # backward costs about twice the forward
+    assert all(p.grad is None for p in model.parameters())
 
 
 def test_a_bench_record_round_trips(tmp_path):
@@ -112,7 +151,11 @@ def test_a_bench_record_round_trips(tmp_path):
 
 @pytest.mark.parametrize("change, field, problem", [
     (lambda r: r.pop("startup_seconds"), "startup_seconds", "is missing"),
-    (lambda r: r.update(kind="run"), "schema_version", "this s6lib reads 'bench' version 2"),
+    (lambda r: r.update(kind="run"), "schema_version", "this s6lib reads 'bench' versions 2, 3"),
+    (lambda r: r["configs"][0].update(fraction_of_peak=1.7), "configs[0].fraction_of_peak", "the peak is wrong"),
+    (lambda r: r["sweeps"][0].update(peak=None), "sweeps[0].fraction_of_peak", "else null"),
+    (lambda r: r["configs"][1].update(gflops=float("nan")), "configs[1].gflops", "finite number > 0"),
+    (lambda r: r.pop("flops"), "flops", "is missing"),
     (lambda r: r["configs"][1].pop("speedup"), "configs[1].speedup", "is missing"),
     (lambda r: r["configs"][3]["engine"].update(step=None), "configs[3].engine.step", "expected str"),
     (lambda r: r["configs"][0].update(epoch_seconds=[]), "configs[0]", "at least one epoch"),
