@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .experiments import BUDGETS, MAX_EPOCHS, ROUNDS, Experiment
-from .records import RecordError, load_record
+from .records import RecordError
+from .runs import load_runs
 
 LAST = 3  # epochs at the end of a run whose worst validation accuracy counts
 
@@ -78,26 +79,26 @@ def rank(scores: list[Score]) -> list[Score]:
     return sorted(scores, key=Score.rank_key, reverse=True)
 
 
-def round_scores(group: str, number: int, runs_dir: str | Path) -> list[Score]:
-    """Every candidate of round `number` (from 1) of track `group`, scored from the records in
-    `runs_dir` and ranked best first. SelectionError while a run is missing."""
+def round_scores(group: str, number: int, runs_dir: str | Path, device_class: str = "cpu") -> list[Score]:
+    """Every candidate of round `number` (from 1) of track `group`, scored from its records in
+    `runs_dir`/`device_class` (one kind of machine judges a whole round) and ranked best first.
+    SelectionError while a run is missing or its record is not the planned run's."""
     rounds = ROUNDS[group]
     if not 1 <= number <= len(rounds):
         raise SelectionError(f"track {group!r} has rounds 1 to {len(rounds)}, not {number}")
     scores = []
     for exp in rounds[number - 1]:
-        records = []
-        for seed in exp.seeds:
-            path = Path(runs_dir) / f"{exp.key}-s{seed}.json"
-            if not path.exists():
-                raise SelectionError(f"round {number} of {group!r} is not finished: {path} is missing")
-            try:
-                records.append(load_record(path))
-            except RecordError as err:
-                raise SelectionError(str(err)) from None
-        scores.append(score(exp, records))
+        try:
+            found = load_runs([exp], runs_dir, prefer=(device_class,))
+        except RecordError as err:
+            raise SelectionError(str(err)) from None
+        missing = [f"{exp.key} seed {run.seed}" for run in found if not run.complete]
+        if missing:
+            raise SelectionError(f"round {number} of {group!r} is not finished in {device_class}/: "
+                                 f"{', '.join(missing)} has no complete record with the planned config")
+        scores.append(score(exp, [run.record for run in found]))
     return rank(scores)
 
 
-def winner(group: str, number: int, runs_dir: str | Path) -> Score:
-    return round_scores(group, number, runs_dir)[0]
+def winner(group: str, number: int, runs_dir: str | Path, device_class: str = "cpu") -> Score:
+    return round_scores(group, number, runs_dir, device_class)[0]

@@ -1,6 +1,6 @@
 """The tuning rounds' selection rule: validation numbers only, worst of the last 3 epochs first."""
 
-import dataclasses
+import json
 
 import pytest
 
@@ -13,12 +13,13 @@ from test_records import make_record
 
 
 def val_record(exp, seed, accs, parameters=None) -> dict:
-    """A complete validation-split record of `exp` and `seed` whose epochs have validation accuracies `accs`."""
+    """A complete validation-split record of the planned run (`exp`, `seed`) whose last epochs have the
+    validation accuracies `accs` (the earlier ones 98.0)."""
     run = next(r for r in ex.planned_runs([exp]) if r.seed == seed)
     record = make_record()
-    config = dataclasses.replace(run.recipe, epochs=len(accs))
-    record["config"] = ex.run_config(config, seed=seed)
-    record["config_fingerprint"] = ex.fingerprint(record["config"])
+    record["config"] = run.config()
+    record["config_fingerprint"] = run.fingerprint()
+    accs = [98.0] * (run.recipe.epochs - len(accs)) + list(accs)
     record["model"]["parameters"] = parameters or count_parameters(build_model(run.recipe.model))
     record["misclassified"] = None
     record["epochs"] = [dict(epoch=i + 1, lr=0.01, train_loss=0.1, train_acc=99.0, val_loss=0.02, val_acc=a,
@@ -30,7 +31,7 @@ def write_round(tmp_path, group, accs_by_key, parameters=None):
     for exp in ex.ROUNDS[group][0]:
         for seed in exp.seeds:
             accs = accs_by_key.get(exp.key, [99.0, 99.1, 99.2, 99.3])
-            write_record(val_record(exp, seed, accs, parameters), tmp_path / f"{exp.key}-s{seed}.json")
+            write_record(val_record(exp, seed, accs, parameters), tmp_path / "cpu" / f"{exp.key}-s{seed}.json")
 
 
 def test_the_worst_of_the_last_three_epochs_decides_not_one_lucky_epoch(tmp_path):
@@ -54,7 +55,7 @@ def test_ties_go_to_the_higher_final_accuracy_then_to_fewer_parameters(tmp_path)
 def test_a_round_with_a_missing_run_or_a_test_set_record_cannot_be_judged(tmp_path):
     write_round(tmp_path, "best", {})
     exp = ex.ROUNDS["best"][0][0]
-    (tmp_path / f"{exp.key}-s{exp.seeds[-1]}.json").unlink()
+    (tmp_path / "cpu" / f"{exp.key}-s{exp.seeds[-1]}.json").unlink()
     with pytest.raises(SelectionError, match="not finished"):
         winner("best", 1, tmp_path)
     record = make_record()  # a test-set record: no validation split
@@ -79,3 +80,15 @@ def test_every_candidate_is_within_its_track_and_evaluates_on_the_validation_spl
                 assert recipe.validation == "val10k" and recipe.epochs <= ex.MAX_EPOCHS
                 assert count_parameters(build_model(recipe.model)) <= limit, exp.key
                 assert exp in ex.PLANS[f"round-{n}"]
+
+
+def test_a_record_whose_config_is_not_the_planned_candidates_is_not_counted(tmp_path):
+    write_round(tmp_path, "best", {})
+    exp = ex.ROUNDS["best"][0][0]
+    path = tmp_path / "cpu" / f"{exp.key}-s{exp.seeds[0]}.json"
+    record = json.loads(path.read_text())
+    record["config"]["recipe"]["lr"] = 0.5  # trained with another learning rate than the plan's
+    record["config_fingerprint"] = ex.fingerprint(record["config"])
+    path.write_text(json.dumps(record))
+    with pytest.raises(SelectionError, match=f"{exp.key} seed {exp.seeds[0]} has no complete record"):
+        winner("best", 1, tmp_path)
