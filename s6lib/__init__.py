@@ -21,7 +21,8 @@ Part 2, a sub-20k-parameter CNN on MNIST (torch)
     original          what the original assignment published (syllabus, logs) [training, ablations]
     experiments       the run plans (training, ablations, small, tuning); the records audit  [ablations]
     runs              where the records are; each planned run with its record  [all of Part 2]
-    results           records -> numbers, tables, comparisons, sentences, verdicts  [all of Part 2]
+    results           records -> numbers, tables, comparisons, verdicts  [all of Part 2]
+    sentences         those numbers put into words, for the chapters' prose  [all of Part 2]
     mistakes          confusion matrix and hardest digits, from the records    [training]
     mnist_plots       learning curves, accuracies by seed, confusions, digits  [all of Part 2]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from s6lib import experiments as ex
-from s6lib import mistakes, models, original, records, recipes, results, train
+from s6lib import mistakes, models, original, records, recipes, results, sentences, train
 from s6lib.runs import RunsFolder, load_runs
 from s6lib.engine import engine_record
 
@@ -135,16 +135,19 @@ def test_the_tuning_rule_prefers_the_steadiest_last_epochs_then_the_mean(tmp_pat
     for key, seeds in runs_by.items():
         for seed, (final, last) in zip(ex.TUNING_SEEDS, seeds):
             write(tmp_path, planned(key, seed), "cpu", accs=curve(final, 15, last))
-    choice = results.choose(results.summarize(load_runs("tuning", tmp_path)))
+    tuning = results.summarize(load_runs("tuning", tmp_path))
+    choice = results.choose(tuning)
     assert choice.winner == "tune-base"
     assert choice.ranking == ("tune-base", "tune-translate", "tune-rotation-10")
     assert choice.incomplete == ("tune-label-smoothing", "tune-all-three")
-    assert "5 candidates tried" in choice.sentence and "It picks **tune-base**" in choice.sentence
-    assert "none of which any result on these pages uses" in choice.sentence
+    text = sentences.choice_text(choice, tuning)
+    assert "5 candidates tried" in text and "It picks **tune-base**" in text
+    assert "none of which any result on these pages uses" in text
+    assert "`tune-rotation-10` had the higher mean (99.60% against 99.55%)" in text
     with pytest.raises(ValueError, match="no candidate has all its seeds complete"):
         results.choose(results.summarize(load_runs("tuning", None)))
-    assert "no choice is reported" in results.choice_sentence(results.summarize(load_runs("tuning", None)))
-    assert results.choice_sentence(results.summarize(load_runs("tuning", tmp_path))) == choice.sentence
+    assert "no choice is reported" in sentences.choice_sentence(results.summarize(load_runs("tuning", None)))
+    assert sentences.choice_sentence(tuning) == text
 
 
 def test_compare_counts_only_clean_splits():
@@ -161,9 +164,9 @@ def test_describe_reports_missing_and_spread(tmp_path):
         write(tmp_path, planned("fast", seed), accs=curve(99.45 + 0.01 * seed, 15))
         write(tmp_path, planned("aug-none", seed), accs=curve(99.10 + 0.01 * seed, 15))
     sums = {s.key: s for s in results.summarize(load_runs("ablations", tmp_path))}
-    text = results.describe(sums["aug-none"], sums["fast"])
+    text = sentences.describe(sums["aug-none"], sums["fast"])
     assert "lower on every seed" in text and "augment.rotation: 20 → 0" in text
-    assert "not run yet" in results.describe(sums["no-bn"], sums["fast"])
+    assert "not run yet" in sentences.describe(sums["no-bn"], sums["fast"])
     table = results.summary_table(sums.values(), baseline="fast").set_index("experiment")
     assert table.loc["aug-none", "vs fast"] == "−0.35, lower" and table.loc["fast", "vs fast"] == "baseline"
     assert table.loc["no-bn", "final test acc (%)"] == "not run yet" and table.loc["no-bn", "vs fast"] == "too few seeds"
@@ -189,7 +192,7 @@ def test_headline_met(tmp_path):
 def test_headline_not_met_when_the_mean_is_low(tmp_path):
     claim = claim_for(tmp_path, [99.41, 99.42, 99.43, 99.44, 99.42])
     assert claim.verdict == "not met"
-    assert "mean final test accuracy" in claim.markdown()
+    assert "mean final test accuracy" in sentences.claim_markdown(claim)
 
 
 def test_headline_not_met_when_one_seed_dips_in_its_last_epochs(tmp_path):
@@ -200,7 +203,7 @@ def test_headline_not_met_when_one_seed_dips_in_its_last_epochs(tmp_path):
 def test_headline_not_yet_measured_with_few_seeds(tmp_path):
     claim = claim_for(tmp_path, [99.5, 99.5], seeds=(1, 2))
     assert claim.verdict == "not yet measured"
-    assert "Fewer than 5 seeds are complete" in claim.markdown()
+    assert "Fewer than 5 seeds are complete" in sentences.claim_markdown(claim)
     assert results.headline(load_runs("training", None)).verdict == "not yet measured"
 
 
@@ -304,17 +307,17 @@ def test_unplanned_misplaced_and_invalid_records_are_reported(tmp_path):
 def test_provenance_says_once_which_devices_and_seeds_made_the_numbers(tmp_path):
     local = RunsFolder(tmp_path, "Run records from this copy of the book (book/runs).")
     nowhere = RunsFolder(None, "No run records here: fetching them from X failed (offline).")
-    missing = results.provenance_html(load_runs("training", None), nowhere)
+    missing = sentences.provenance_html(load_runs("training", None), nowhere)
     assert "No run records here" in missing and "fetching them from X failed" in missing and "none is made up" in missing
-    assert "No runs recorded yet" in results.provenance_html(load_runs("training", tmp_path), local)
+    assert "No runs recorded yet" in sentences.provenance_html(load_runs("training", tmp_path), local)
     for seed in (1, 2, 3, 5):
         write(tmp_path, planned("fast", seed), "cpu", accs=curve(99.5, 15))
-    html = results.provenance_html(load_runs("training", tmp_path), local)
+    html = sentences.provenance_html(load_runs("training", tmp_path), local)
     assert "admonition note" in html and "4 training runs (CPU: " in html and "seeds 1–3, 5" in html
     assert "6 planned runs are not recorded yet" in html and "this copy" not in html
     assert "sweep" not in html and ".json" not in html  # no work queue on a reader's page
     fetched = RunsFolder(tmp_path, "Run records fetched from https://example.org/a.tar.gz on 2026-11-27 (4 files).")
-    assert "fetched from https://example.org/a.tar.gz" in results.provenance_html(load_runs("training", tmp_path), fetched)
+    assert "fetched from https://example.org/a.tar.gz" in sentences.provenance_html(load_runs("training", tmp_path), fetched)
 
 
 def test_live_training_switch():
@@ -360,7 +363,7 @@ def test_diverged_runs_are_counted_not_averaged(tmp_path):
     s = next(s for s in results.summarize(load_runs("ablations", tmp_path)) if s.key == "lr-0.1")
     assert (s.n, s.diverged) == (2, 1)
     assert results.summary_table([s])["seeds"].tolist() == ["2 of 3 (1 diverged)"]
-    assert "1 diverged" in results.describe(s, None)
+    assert "1 diverged" in sentences.describe(s, None)
 
 
 # --- tables and sentences for readers ---------------------------------------------------------------------
@@ -401,17 +404,17 @@ def test_the_spread_sentence_places_one_run_among_the_seeds(tmp_path):
     for seed, final in zip((1, 2, 3, 4, 5), (99.2, 99.3, 99.25, 99.35, 99.3)):
         write(tmp_path, planned("seed", seed), accs=curve(final, 20))
     s = next(s for s in results.summarize(load_runs("training", tmp_path)) if s.key == "seed")
-    assert "is above every one of them" in results.spread_sentence(s, 99.40)
-    assert "is within their range" in results.spread_sentence(s, 99.30)
-    assert "is below every one of them" in results.spread_sentence(s, 99.10)
-    assert "ended between 99.20% and 99.35%" in results.spread_sentence(s, 99.4)
+    assert "is above every one of them" in sentences.spread_sentence(s, 99.40)
+    assert "is within their range" in sentences.spread_sentence(s, 99.30)
+    assert "is below every one of them" in sentences.spread_sentence(s, 99.10)
+    assert "ended between 99.20% and 99.35%" in sentences.spread_sentence(s, 99.4)
     empty = next(s for s in results.summarize(load_runs("training", tmp_path)) if s.key == "fast")
-    assert "No complete run of `fast`" in results.spread_sentence(empty, 99.4)
+    assert "No complete run of `fast`" in sentences.spread_sentence(empty, 99.4)
 
 
 def test_the_precision_check_pairs_bf16_and_float32_runs_of_the_same_seed(tmp_path):
     check = results.precision_check(tmp_path)
-    assert check.seeds == () and "has not been made" in check.sentence
+    assert check.seeds == () and "has not been made" in sentences.precision_sentence(check)
     for seed, (a, b) in zip(ex.TUNING_SEEDS, ((99.50, 99.52), (99.55, 99.49), (99.53, 99.56))):
         bf16 = fake_record(planned("tune-base", seed), accs=curve(a, 15))
         bf16["engine"] = engine_record("eager", "bf16-autocast")
@@ -421,8 +424,8 @@ def test_the_precision_check_pairs_bf16_and_float32_runs_of_the_same_seed(tmp_pa
     check = results.precision_check(tmp_path)
     assert check.seeds == ex.TUNING_SEEDS and check.bf16 == (99.50, 99.55, 99.53)
     assert check.comparison.verdict == "within the seed spread"
-    assert "bf16 is within the seed-to-seed spread of the float32 runs" in check.sentence
-    assert check.table().shape == (3, 5) and "times as long" in check.sentence
+    assert "bf16 is within the seed-to-seed spread of the float32 runs" in sentences.precision_sentence(check)
+    assert check.table().shape == (3, 5) and "times as long" in sentences.precision_sentence(check)
 
 
 def test_the_tuning_table_has_each_seed_the_mean_and_the_worst(tmp_path):
@@ -442,33 +445,33 @@ def test_the_mistakes_sentence_reads_the_confusion_matrix():
 
 
 def test_sentences_the_records_decide(tmp_path):
-    assert results.original_log_sentence().startswith("The run first reached 99.4% at epoch 20 of 20; before that "
+    assert sentences.original_log_sentence().startswith("The run first reached 99.4% at epoch 20 of 20; before that "
                                                       "its best was 99.39% (epoch 18)")
-    assert "`dropout` 0.25 → 0.05: its dropout layers drop a smaller share" in results.model_change_sentence("fast", "seed")
-    assert results.model_change_sentence("lr-0.1", "fast") == "`lr-0.1` trains the same model as `fast`, `net6-dropout-0.05`."
+    assert "`dropout` 0.25 → 0.05: its dropout layers drop a smaller share" in sentences.model_change_sentence("fast", "seed")
+    assert sentences.model_change_sentence("lr-0.1", "fast") == "`lr-0.1` trains the same model as `fast`, `net6-dropout-0.05`."
     for seed in (1, 2):
         write(tmp_path, planned("fast", seed), accs=curve(99.5, 15))
     runs = load_runs("training", tmp_path)
-    assert results.last_epoch_sentence(results.epochs_frame(runs)) == (
+    assert sentences.last_epoch_sentence(results.epochs_frame(runs)) == (
         "- `fast`: at its last epoch, training accuracy 98.00% and test accuracy 99.50% (mean over 2 seeds).")
     live = fake_record(planned("fast", 1), accs=curve(99.48, 15))
-    assert results.live_sentence(live, None).startswith("The live run ended at 99.48%; there is no record")
+    assert sentences.live_sentence(live, None).startswith("The live run ended at 99.48%; there is no record")
     recorded = next(r.record for r in runs if r.complete)
-    assert "the record of the same seed (GPU: NVIDIA H100 80GB HBM3) ended at 99.50%" in results.live_sentence(live, recorded)
+    assert "the record of the same seed (GPU: NVIDIA H100 80GB HBM3) ended at 99.50%" in sentences.live_sentence(live, recorded)
 
 
 def test_the_trials_and_the_small_designs_in_words(tmp_path):
     for seed in (1, 2, 3):
         write(tmp_path, planned("pool-none", seed), accs=curve(99.0, 15))
-    text = results.trials_markdown(results.summarize(load_runs("ablations", tmp_path)))
+    text = sentences.trials_markdown(results.summarize(load_runs("ablations", tmp_path)))
     assert "- **Trial 9**, 8,910 parameters:" in text and "Here: `pool-none`, 99.00 ± 0.00% over 3 seeds." in text
     assert "Here: `seed`, see the training chapter." in text and "Here: `width-wide`, not run yet." in text
     runs = load_runs("small", tmp_path)
     claims = {e.key: results.small_claim(runs, e.key) for e in ex.get_plan("small")}
-    assert "None of the designs has a recorded run yet" in results.small_verdict_sentence(results.summarize(runs), claims)
+    assert "None of the designs has a recorded run yet" in sentences.small_verdict_sentence(results.summarize(runs), claims)
     for seed in (1, 2, 3, 4, 5):
         write(tmp_path, planned("small-deep", seed), accs=curve(99.42, 15))
     runs = load_runs("small", tmp_path)
     claims = {e.key: results.small_claim(runs, e.key) for e in ex.get_plan("small")}
-    assert results.small_verdict_sentence(results.summarize(runs), claims).startswith(
+    assert sentences.small_verdict_sentence(results.summarize(runs), claims).startswith(
         "1 of 3 designs clear the bar on every recorded seed: `small-deep`.")

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, toc_pages
 from s6lib import experiments as ex
-from s6lib import models, results, runs
+from s6lib import models, results, runs, sentences
 from s6lib.records import load_record
 
 RUNS = ROOT / ex.RUNS_DIR
@@ -67,10 +67,10 @@ def test_the_ablations_page_has_a_row_and_a_write_up_for_every_experiment(built_
     for key, s in summaries.items():
         assert key == ex.BASELINE or f"{key} —" in text, f"the ablations page has no write-up for {key!r}"
         assert results.mean_std_text(s.mean, s.std) in text, f"the ablations page does not state {key!r}'s result"
-    assert results.completeness_sentence(list(summaries.values())).split(" Not yet")[0] in text
+    assert sentences.completeness_sentence(list(summaries.values())).split(" Not yet")[0] in text
 
 
 def test_the_precision_check_on_the_training_page_is_the_records(built_site):
     check = results.precision_check(RUNS)
     text = _page_text(built_site, "book/mnist/training")
-    assert check.sentence.split(" An epoch took")[0] in text
+    assert sentences.precision_sentence(check).split(" An epoch took")[0] in text
