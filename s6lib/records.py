@@ -1,23 +1,30 @@
-"""Run records: one JSON file per training run, written atomically, validated on load.
+"""Run records: one JSON file per training run, written atomically, validated on load, one writer at a time.
 
 The schema below is the only description of a record; `new_record` makes one,
-`validate` checks one, and SCHEMA_VERSION changes whenever either changes.
-Benchmark records (s6lib.bench) have their own schema, BENCH_SCHEMA, and version.
+`validate` checks one (types, then ranges: accuracies in [0, 100], losses and
+times >= 0, every number finite), and SCHEMA_VERSION changes whenever either
+changes. Benchmark records (s6lib.bench) have their own schema, BENCH_SCHEMA,
+and version. `WriteLock` keeps a second process from writing a record that one
+is writing already.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import math
 import os
+import shutil
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 SCHEMA_VERSION = 4
 READS = (3, 4)  # versions this s6lib validates: version 3 records have no validation columns
 STATUSES = ("running", "complete", "diverged", "interrupted")
+TEST_IMAGES = 10_000  # MNIST's test set: a misclassified index is below this (or below limit_test)
 
 _str_or_none = (str, type(None))
 # field -> allowed JSON types; a nested dict gives the fields of a nested object.
@@ -142,6 +149,10 @@ class RecordError(ValueError):
     """A run or benchmark record that does not follow its schema; the message names the file and the field."""
 
 
+class RecordInUse(RuntimeError):
+    """Another process holds the write lock of a record (or of another file written the same way)."""
+
+
 def canonical_json(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
@@ -176,6 +187,10 @@ def new_record(config: dict, model: dict, environment: dict, git: dict, engine: 
     }
 
 
+PERCENTS = ("train_acc", "val_acc", "test_acc")  # epoch columns in [0, 100]
+NON_NEGATIVE = ("lr", "train_loss", "val_loss", "test_loss", "seconds")  # epoch columns >= 0
+
+
 def validate(record, source: str = "<record>") -> dict:
     """Raise RecordError naming `source` and the first bad field; return the record unchanged."""
 
@@ -187,6 +202,8 @@ def validate(record, source: str = "<record>") -> dict:
     version = record.get("schema_version")
     if type(version) is not int or version not in READS:
         fail("schema_version", f"is {version!r}; this s6lib reads versions {', '.join(map(str, READS))}")
+    for field in non_finite(record)[:1]:  # first: a NaN or 1e400 anywhere (the config too) breaks what follows
+        fail(field, "is not finite (NaN, or infinite: too large for a float)")
     _check_fields(record, SCHEMA, "", fail)
     epoch_schema = EPOCH if version == 4 else EPOCH_V3
     split = record["config"]["recipe"].get("validation")
@@ -198,9 +215,12 @@ def validate(record, source: str = "<record>") -> dict:
         _check_fields(row, epoch_schema, f"epochs[{i}].", fail)
         if row["epoch"] != i + 1:
             fail(f"epochs[{i}].epoch", f"is {row['epoch']}, expected {i + 1}")
-        for key in epoch_schema:
-            if isinstance(row[key], float) and not math.isfinite(row[key]):
-                fail(f"epochs[{i}].{key}", "is not finite")
+        for key in PERCENTS:
+            if row.get(key) is not None and not 0 <= row[key] <= 100:
+                fail(f"epochs[{i}].{key}", f"is {row[key]!r}; a percentage is in [0, 100]")
+        for key in NON_NEGATIVE:
+            if row.get(key) is not None and row[key] < 0:
+                fail(f"epochs[{i}].{key}", f"is {row[key]!r}; it cannot be negative")
         if version == 4:
             for key in evaluated:
                 if row[key] is None:
@@ -209,6 +229,9 @@ def validate(record, source: str = "<record>") -> dict:
                 if row[key] is not None:
                     fail(f"epochs[{i}].{key}", "must be null: a run with a validation split never evaluates the "
                                                "test set" if split else "must be null: the run has no validation split")
+    for field, value in (("seconds", record["seconds"]), ("engine.capture_seconds", record["engine"]["capture_seconds"])):
+        if value is not None and value < 0:
+            fail(field, f"is {value!r}; a duration cannot be negative")
     if record["status"] not in STATUSES:
         fail("status", f"is {record['status']!r}; expected one of {', '.join(STATUSES)}")
     if record["config_fingerprint"] != fingerprint(record["config"]):
@@ -223,12 +246,29 @@ def validate(record, source: str = "<record>") -> dict:
             fail("epochs", f"has {len(record['epochs'])} rows, but the complete run planned {planned}")
         if record["finished_utc"] is None:
             fail("finished_utc", "is null, but status is 'complete'")
-    if record["misclassified"] is not None and not all(
-        isinstance(pair, list) and len(pair) == 2 and all(type(v) is int for v in pair) and 0 <= pair[1] < 10
-        for pair in record["misclassified"]
-    ):
-        fail("misclassified", "must be a list of [test index, predicted class] integer pairs")
+    if record["misclassified"] is not None:
+        _check_misclassified(record["misclassified"], record["config"]["limit_test"] or TEST_IMAGES, fail)
     return record
+
+
+def non_finite(value, field: str = "") -> list[str]:
+    """The fields of `value` (nested objects and lists too, as "a.b[2]") whose number is NaN or infinite:
+    JSON readers take NaN, Infinity and 1e400, and canonical JSON refuses them."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [field or "<top>"]
+    if isinstance(value, dict):
+        return [bad for key, item in value.items() for bad in non_finite(item, f"{field}.{key}" if field else str(key))]
+    if isinstance(value, list):
+        return [bad for i, item in enumerate(value) for bad in non_finite(item, f"{field}[{i}]")]
+    return []
+
+
+def _check_misclassified(pairs: list, test_images: int, fail) -> None:
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(type(v) is int for v in pair) and 0 <= pair[1] < 10):
+            fail(f"misclassified[{i}]", "must be a list of [test index, predicted class] integer pairs")
+        if not 0 <= pair[0] < test_images:
+            fail(f"misclassified[{i}]", f"test index {pair[0]} is outside the test set ({test_images:,} images)")
 
 
 def validate_bench(record, source: str = "<bench record>") -> dict:
@@ -243,6 +283,8 @@ def validate_bench(record, source: str = "<bench record>") -> dict:
     if record.get("kind") != "bench" or type(version) is not int or version not in BENCH_READS:
         fail("schema_version", f"is {record.get('kind')!r} version {version!r}; "
                                f"this s6lib reads 'bench' versions {', '.join(map(str, BENCH_READS))}")
+    for field in non_finite(record)[:1]:
+        fail(field, "is not finite (NaN, or infinite: too large for a float)")
     v3 = version >= 3
     _check_fields(record, {**BENCH_SCHEMA, **(BENCH_V3 if v3 else {})}, "", fail)
     row_extra = BENCH_ROW_V3 if v3 else {}
@@ -253,6 +295,8 @@ def validate_bench(record, source: str = "<bench record>") -> dict:
         numbers = [*row["epoch_seconds"], *row["speedup"].values(), row["seconds_per_epoch"]]
         if not row["epoch_seconds"] or not all(_has_type(v, float) and math.isfinite(v) and v >= 0 for v in numbers):
             fail(f"configs[{i}]", "epoch_seconds and speedup must be finite numbers >= 0, at least one epoch")
+        if not 0 <= row["test_acc"] <= 100:
+            fail(f"configs[{i}].test_acc", f"is {row['test_acc']!r}; a percentage is in [0, 100]")
     for i, row in enumerate(record["sweeps"]):
         if not isinstance(row, dict):
             fail(f"sweeps[{i}]", "expected an object")
@@ -352,6 +396,14 @@ def load_record(path: str | Path) -> dict:
     return validate(_read_json(path), str(path))
 
 
+def load_any_record(path: str | Path) -> dict:
+    """A run record, or a benchmark record when its `kind` says "bench"; validated as its schema says."""
+    record = _read_json(path)
+    if isinstance(record, dict) and record.get("kind") == "bench":
+        return validate_bench(record, str(path))
+    return validate(record, str(path))
+
+
 def load_bench_record(path: str | Path) -> dict:
     return validate_bench(_read_json(path), str(path))
 
@@ -366,3 +418,78 @@ def _read_json(path: str | Path):
 def load_records(folder: str | Path, pattern: str = "*.json") -> list[dict]:
     """Every record in `folder` (sorted by file name); a malformed one raises RecordError."""
     return [load_record(p) for p in sorted(Path(folder).glob(pattern))]
+
+
+def mark_stopped(path: str | Path, why: str) -> bool:
+    """Say in the record at `path` that its run stopped, when a process that is gone left it "running":
+    status "interrupted", `why` as its message. The caller holds its WriteLock. True if it was changed."""
+    record = load_record(path)
+    if record["status"] != "running":
+        return False
+    record.update(status="interrupted", message=why, finished_utc=utc_now())
+    write_record(record, path)
+    return True
+
+
+class WriteLock:
+    """One writer per file: an exclusive lock on `.<name>.lock` beside it, held while a process writes it.
+
+        with WriteLock(path):   # RecordInUse, naming the holder's process, when another one writes it
+            ...
+
+    The lock is the kernel's (flock), so it dies with its process: a lock file left by a process that
+    was killed is stale and taken over. Whoever takes the lock removes what an earlier writer that was
+    killed mid-write left beside the file (`.<name>.*` temporary files and folders). With `wait`, a
+    lock that is held is retried for that many seconds before giving up.
+    """
+
+    def __init__(self, path: str | Path, wait: float = 0.0):
+        self.path = Path(path)
+        self.file = self.path.with_name(f".{self.path.name}.lock")
+        self.wait = wait
+        self._fd: int | None = None
+
+    def __enter__(self) -> "WriteLock":
+        import fcntl  # POSIX only, and only for writing: reading records needs no lock
+
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.wait
+        while True:
+            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+                os.close(fd)
+                if time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                raise RecordInUse(f"{self.path} is being written by process {holder} (its lock: {self.file}); "
+                                  f"wait for it to finish, or stop it (kill {holder})") from None
+            if self._same_file(fd):  # not a lock file that its last holder removed while this one opened it
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        self._remove_leftovers()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.file.unlink(missing_ok=True)  # before the lock goes: the next writer makes a fresh file
+        os.close(self._fd)
+        self._fd = None
+
+    def _same_file(self, fd: int) -> bool:
+        try:
+            return os.fstat(fd).st_ino == os.stat(self.file).st_ino
+        except FileNotFoundError:
+            return False
+
+    def _remove_leftovers(self) -> None:
+        for leftover in self.path.parent.glob(f".{glob.escape(self.path.name)}.*"):
+            if leftover != self.file:
+                if leftover.is_dir() and not leftover.is_symlink():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)

@@ -6,7 +6,10 @@ import pytest
 
 from s6lib import records
 from s6lib.engine import engine_record
-from s6lib.records import RecordError, fingerprint, load_record, load_records, new_record, validate, write_record
+from s6lib.records import (RecordError, RecordInUse, WriteLock, fingerprint, load_any_record, load_record,
+                           load_records, mark_stopped, new_record, validate, write_record)
+
+from conftest import ROOT
 
 ROW = {"epoch": 1, "lr": 0.01, "train_loss": 0.5, "train_acc": 85.0, "val_loss": None, "val_acc": None,
        "test_loss": 0.1, "test_acc": 97.0, "seconds": 3.2}
@@ -63,7 +66,21 @@ def broken(change):
         (lambda r: r["config"].update(seed="2"), "config.seed", "expected int"),
         (lambda r: r.update(epochs=[]), "epochs", "planned 1"),
         (lambda r: r.update(status="diverged"), "diverged_at", "is null"),
-        (lambda r: r.update(misclassified=[[1, 12]]), "misclassified", "pairs"),
+        (lambda r: r.update(misclassified=[[1, 12]]), "misclassified[0]", "pairs"),
+        # ranges (issue 20, finding 4): the pages would print these as facts
+        (lambda r: r["epochs"][0].update(test_acc=130.0), "epochs[0].test_acc", "a percentage is in [0, 100]"),
+        (lambda r: r["epochs"][0].update(train_acc=-1.0), "epochs[0].train_acc", "a percentage is in [0, 100]"),
+        (lambda r: r["epochs"][0].update(train_loss=-0.5), "epochs[0].train_loss", "cannot be negative"),
+        (lambda r: r["epochs"][0].update(seconds=-1.0), "epochs[0].seconds", "cannot be negative"),
+        (lambda r: r.update(seconds=-3600), "seconds", "cannot be negative"),
+        (lambda r: r["engine"].update(capture_seconds=-2.0), "engine.capture_seconds", "cannot be negative"),
+        (lambda r: r.update(misclassified=[[3, 5], [500, 1]]), "misclassified[1]", "outside the test set (500 images)"),
+        (lambda r: r.update(misclassified=[[-1, 1]]), "misclassified[0]", "outside the test set"),
+        # non-finite numbers outside the epoch rows (finding 5)
+        (lambda r: r.update(seconds=float("nan")), "seconds", "not finite"),
+        (lambda r: r.update(seconds=float("inf")), "seconds", "not finite"),
+        (lambda r: r["config"]["recipe"].update(lr=float("nan")), "config.recipe.lr", "not finite"),
+        (lambda r: r["model"]["spec"].update(dropout=float("-inf")), "model.spec.dropout", "not finite"),
     ],
 )
 def test_malformed_records_are_refused_naming_file_and_field(change, field, problem, tmp_path):
@@ -115,3 +132,67 @@ def test_running_and_diverged_records_are_valid_too():
     diverged["diverged_at"] = {"epoch": 2, "step": 17}
     validate(diverged)
 
+
+
+def test_a_misclassified_index_is_checked_against_the_whole_test_set_without_a_limit(tmp_path):
+    record = broken(lambda r: r["config"].update(limit_test=None))
+    record["config_fingerprint"] = fingerprint(record["config"])
+    record["misclassified"] = [[9999, 4]]
+    validate(record)
+    record["misclassified"] = [[999999, 4]]
+    with pytest.raises(RecordError, match=r"'misclassified\[0\]': test index 999999 is outside the test set "
+                                          r"\(10,000 images\)"):
+        validate(record, "r.json")
+
+
+def test_a_number_too_large_for_a_float_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(make_record()).replace('"seconds": 3.3', '"seconds": 1e400'))
+    with pytest.raises(RecordError, match=r"big.json: field 'seconds': is not finite"):
+        load_record(path)
+
+
+def test_a_benchmark_record_with_a_non_finite_number_anywhere_is_refused(tmp_path):
+    bench = next((ROOT / "book" / "runs" / "bench").glob("*.json"))
+    record = json.loads(bench.read_text())
+    load_any_record(bench)
+    record["environment"]["threads"] = 1
+    record["configs"][0]["speedup"] = {name: float("nan") for name in record["configs"][0]["speedup"]}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(record))
+    with pytest.raises(RecordError, match=r"bench.json: field 'configs\[0\]\.speedup\..*': is not finite"):
+        load_any_record(path)
+
+
+# --- one writer per record (finding 3) ----------------------------------------------------------
+
+
+def test_a_second_writer_is_refused_naming_the_first_and_a_stale_lock_is_taken_over(tmp_path):
+    path = tmp_path / "r.json"
+    with WriteLock(path):
+        assert (tmp_path / ".r.json.lock").read_text().strip() == str(os.getpid())
+        with pytest.raises(RecordInUse, match=rf"r.json is being written by process {os.getpid()} "):
+            with WriteLock(path):
+                pass
+    assert os.listdir(tmp_path) == []  # released: no lock file left
+    (tmp_path / ".r.json.lock").write_text("4194999\n")  # left by a process that was killed holding it
+    with WriteLock(path):
+        assert (tmp_path / ".r.json.lock").read_text().strip() == str(os.getpid())
+
+
+def test_taking_the_lock_removes_what_a_killed_writer_left(tmp_path):
+    path = write_record(make_record(), tmp_path / "r.json")
+    (tmp_path / ".r.json.k2j4h1.tmp").write_text('{"half')  # killed mid-write, as _write_atomic names it
+    (tmp_path / ".other.json.x.tmp").write_text("")  # another record's: not this lock's business
+    with WriteLock(path):
+        assert sorted(os.listdir(tmp_path)) == [".other.json.x.tmp", ".r.json.lock", "r.json"]
+
+
+def test_a_record_left_running_can_be_marked_stopped(tmp_path):
+    running = make_record("running")
+    running.update(finished_utc=None)
+    path = write_record(running, tmp_path / "r.json")
+    assert mark_stopped(path, "its training process died (killed by SIGKILL)")
+    record = load_record(path)
+    assert record["status"] == "interrupted" and "died" in record["message"] and record["finished_utc"]
+    assert not mark_stopped(path, "again")  # only a "running" record is changed
