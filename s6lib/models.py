@@ -3,6 +3,8 @@
 A `NetSpec` says which 3×3 conv blocks there are and where pooling, dropout and
 1×1 transitions go; `build_model` turns it into a `torch.nn.Module`. Net6 is one
 named entry in `VARIANTS`; each ablation is `dataclasses.replace(NET6, ...)`.
+`Net6` is the same network written out by hand, the code the Net6 chapter shows
+(its weights load from a NetSpec model through `plain_state_dict`).
 
 Every conv block is Conv(3×3, no padding) → ReLU → BatchNorm (Net6's order), and
 the network ends in log-softmax, so the training loss is `F.nll_loss`.
@@ -161,6 +163,41 @@ def build_model(spec: NetSpec | str) -> Net:
     return Net(get_spec(spec) if isinstance(spec, str) else spec)
 
 
+class Net6(nn.Module):
+    """Net6 written out by hand, as a student would hand it in."""
+
+    def __init__(self, dropout=0.25):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3)    # 1×28×28 -> 4×26×26
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 8, 3)    # -> 8×24×24, pooled to 12×12
+        self.bn2 = nn.BatchNorm2d(8)
+        self.conv3 = nn.Conv2d(8, 24, 3)   # -> 24×10×10
+        self.bn3 = nn.BatchNorm2d(24)
+        self.conv4 = nn.Conv2d(24, 48, 3)  # -> 48×8×8, pooled to 4×4
+        self.bn4 = nn.BatchNorm2d(48)
+        self.conv5 = nn.Conv2d(48, 10, 3)  # -> 10×2×2: a channel per digit
+        self.bn5 = nn.BatchNorm2d(10)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        x = self.bn1(F.relu(self.conv1(x)))
+        x = self.bn2(F.relu(self.conv2(x)))
+        x = F.max_pool2d(x, 2)
+        x = self.dropout(self.bn3(F.relu(self.conv3(x))))
+        x = self.bn4(F.relu(self.conv4(x)))
+        x = F.max_pool2d(x, 2)
+        x = self.dropout(self.bn5(F.relu(self.conv5(x))))
+        x = F.avg_pool2d(x, 2)             # global average pooling
+        return F.log_softmax(x.flatten(1), dim=1)
+
+
+def plain_state_dict(model: Net) -> dict[str, torch.Tensor]:
+    """A NetSpec-built model's weights under the names a hand-written module gives them
+    (`layers.conv1.weight` -> `conv1.weight`): `Net6().load_state_dict(plain_state_dict(net))`."""
+    return {name.removeprefix("layers."): value for name, value in model.state_dict().items()}
+
+
 def _layers(spec: NetSpec) -> OrderedDict:
     _check(spec)
     layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -282,6 +319,7 @@ def summary(model: nn.Module | NetSpec | str, **kwargs):
     `count_used_parameters` gives the seed's torchsummary count.
     """
     import torchinfo  # lazy: not needed for training
+    from torchinfo.enums import Units
 
     if not isinstance(model, nn.Module):
         model = build_model(model)
@@ -293,7 +331,9 @@ def summary(model: nn.Module | NetSpec | str, **kwargs):
         device="cpu",
         verbose=0,
     )
-    return torchinfo.summary(model, **{**options, **kwargs})
+    stats = torchinfo.summary(model, **{**options, **kwargs})
+    stats.formatting.macs_units = Units.NONE  # a count of multiply-adds ("1,056,868"), not "(Units.MEGABYTES): 1.06"
+    return stats
 
 
 def layer_shapes(model: nn.Module) -> list[tuple[str, tuple[int, ...]]]:

@@ -7,6 +7,7 @@ from torch import nn
 from s6lib.models import (
     NET6,
     VARIANTS,
+    Net6,
     NetSpec,
     build_model,
     count_parameters,
@@ -15,6 +16,7 @@ from s6lib.models import (
     layer_shapes,
     parameters_by_layer,
     parameters_table,
+    plain_state_dict,
     spec_text,
     summary,
 )
@@ -40,6 +42,58 @@ def test_torchinfo_summary_matches_the_seed_table():
     table = summary("net6")
     assert table.total_params == 17_022
     assert "17,022" in str(table)
+
+
+def test_the_summary_states_mult_adds_as_a_count_of_about_a_million():
+    """torchinfo's own label would read "Total mult-adds (Units.MEGABYTES): 1.06", a count in a unit of
+    bytes. The count it prints is close to the convolutions' multiply-adds counted by hand:
+    k·k·c_in·c_out per output pixel (torchinfo adds the biases and BatchNorm's scales)."""
+    table = summary("net6")
+    assert f"Total mult-adds: {table.total_mult_adds:,}" in str(table) and "MEGABYTES" not in str(table)
+    convs = [m for m in build_model("net6").layers if isinstance(m, nn.Conv2d)]
+    sizes = [26, 24, 10, 8, 2]  # each conv's output height and width (SEED_SHAPES)
+    by_hand = sum(9 * c.in_channels * c.out_channels * n * n for c, n in zip(convs, sizes, strict=True))
+    assert by_hand == 1_043_856 and abs(table.total_mult_adds - by_hand) / by_hand < 0.02
+
+
+def spec_net6_and_hand_written(dropout: float = 0.25):
+    torch.manual_seed(0)
+    spec_model = build_model(dataclasses.replace(NET6, dropout=dropout))
+    with torch.no_grad():  # BatchNorm's statistics away from their initial 0 and 1, so that they count
+        for name, buffer in spec_model.named_buffers():
+            if buffer.is_floating_point():
+                buffer.uniform_(0.5, 1.5)
+    plain = Net6(dropout=dropout)
+    plain.load_state_dict(plain_state_dict(spec_model))  # strict: every name must match
+    return spec_model, plain
+
+
+def test_the_hand_written_net6_has_the_spec_models_parameter_names_and_shapes():
+    spec_shapes = {name.removeprefix("layers."): p.shape for name, p in build_model("net6").named_parameters()}
+    plain_shapes = {name: p.shape for name, p in Net6().named_parameters()}
+    assert plain_shapes == spec_shapes and count_parameters(Net6()) == 17_022
+    assert list(plain_shapes) == list(spec_shapes)  # in the same order, so optimizers see the same list
+    assert [type(m).__name__ for m in Net6().children()] == ["Conv2d", "BatchNorm2d"] * 5 + ["Dropout"]
+
+
+@pytest.mark.parametrize("dropout", [0.25, 0.05])
+def test_the_hand_written_net6_gives_the_same_outputs_for_the_same_weights(dropout):
+    spec_model, plain = spec_net6_and_hand_written(dropout)
+    x = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(plain.eval()(x), spec_model.eval()(x))
+    torch.manual_seed(3)
+    train_out = spec_model.train()(x)
+    torch.manual_seed(3)  # the same dropout masks: both drop after blocks 3 and 5, in that order
+    assert torch.equal(plain.train()(x), train_out)
+    assert dict(plain.state_dict()).keys() == plain_state_dict(spec_model).keys()
+
+
+def test_the_hand_written_net6_differs_where_the_weights_differ():
+    spec_model, plain = spec_net6_and_hand_written()
+    with torch.no_grad():
+        plain.conv4.weight[0, 0, 0, 0] += 1.0
+    x = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    assert not torch.allclose(plain.eval()(x), spec_model.eval()(x))
 
 
 def test_block_order_is_conv_relu_batchnorm_and_dropout_where_published():

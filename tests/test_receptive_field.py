@@ -1,9 +1,10 @@
 import pytest
 
 from s6lib.models import VARIANTS, build_model, layer_shapes
-from s6lib.receptive_field import receptive_field, receptive_field_table
+from s6lib.receptive_field import measured_receptive_fields, receptive_field, receptive_field_table
 
-# Net6 by hand, with n_out = (n_in + 2p - k) // s + 1, j_out = j_in * s, r_out = r_in + (k - 1) * j_in:
+# Net6 by hand, with n <- (n + 2p - k) // s + 1, rf <- rf + (k - 1) * jump, then jump <- jump * s
+# (the pools too: a 2×2 pool adds one jump to the receptive field before it doubles the jump):
 #   input               n=28  j=1  r=1
 #   conv1 k3 s1         n=26  j=1  r=1 + 2*1 = 3
 #   conv2 k3 s1         n=24  j=1  r=3 + 2*1 = 5
@@ -31,6 +32,19 @@ NET6_BY_HAND = [
 def test_net6_matches_the_hand_derivation():
     rows = receptive_field("net6")
     assert [(r["layer"], r["size"], r["jump"], r["rf"]) for r in rows] == NET6_BY_HAND
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_every_row_agrees_with_the_patch_autograd_finds(name):
+    """The rule against a measurement that shares none of its arithmetic: the input pixels whose
+    gradient on one output of the layer is not zero."""
+    assert measured_receptive_fields(name) == {row["layer"]: row["rf"] for row in receptive_field(name)[1:]}
+
+
+def test_the_measurement_sees_that_a_pool_widens_the_field():
+    """The rule that only doubles the jump at a pool would give 5, 14 and 24 here."""
+    measured = measured_receptive_fields("net6")
+    assert [measured[layer] for layer in ("pool2", "pool4", "gap")] == [6, 16, 28]
 
 
 @pytest.mark.parametrize("name", VARIANTS)
