@@ -1,11 +1,15 @@
 """Finding the run records: in this copy of the book, or fetched from the repository (a local stand-in)."""
 
-import functools
 import http.server
 import io
 import json
+import os
+import subprocess
+import sys
 import tarfile
+import textwrap
 import threading
+import time
 
 import pytest
 
@@ -45,6 +49,36 @@ def repository_archive(files: dict[str, bytes], top: str = "s6-site-main") -> by
     return buffer.getvalue()
 
 
+class Zeros(io.RawIOBase):
+    """`size` zero bytes, read as a file, never held in memory at once."""
+
+    def __init__(self, size: int):
+        self.left = size
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+    def readable(self) -> bool:
+        return True
+
+
+def zeros_archive(name: str, size: int, files: dict[str, bytes] | None = None) -> bytes:
+    """A repository archive with one member of `size` zero bytes (a gzip bomb: 300 MB pack into 300 KB)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as archive:
+        for path, data in (files or {}).items():
+            info = tarfile.TarInfo(f"s6-site-main/{path}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        info = tarfile.TarInfo(f"s6-site-main/{name}")
+        info.size = size
+        archive.addfile(info, io.BufferedReader(Zeros(size), 2**20))
+    return buffer.getvalue()
+
+
 @pytest.fixture
 def server():
     """A stand-in for the repository's host: serves `server.files[path]`, counts requests."""
@@ -62,6 +96,7 @@ def server():
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield type("Server", (), {"url": f"http://127.0.0.1:{httpd.server_port}/s6/site", "files": files, "hits": hits})
     httpd.shutdown()
@@ -127,3 +162,164 @@ def test_names_outside_book_runs_never_leave_the_archive(server, tmp_path, no_en
     assert found.path is not None
     assert [p.name for p in found.path.rglob("*.json")] == ["seed-s1.json"]
     assert not (tmp_path / "evil.json").exists()
+
+
+ARCHIVE = "/s6/site/archive/refs/heads/main.tar.gz"
+SEED_S1 = (ROOT / "book/runs/cpu/seed-s1.json").read_bytes()
+
+
+def cache_listing(tmp_path) -> list[str]:
+    """Everything in the fetched-records cache: leftovers would show here."""
+    cache = tmp_path / "cache" / "s6lib" / "runs"
+    return sorted(p.relative_to(cache).as_posix() for p in cache.rglob("*")) if cache.exists() else []
+
+
+# --- issue 20: bounds on what a server can make the fetcher do ---------------------------------
+
+
+@pytest.mark.parametrize("name", ["book/runs/cpu/seed-s1.json", "book/runs/junk/seed-s1.json"])
+def test_a_member_larger_than_any_record_is_refused_before_it_is_read(server, tmp_path, no_env, name):
+    server.files[ARCHIVE] = zeros_archive(name, 3 * 2**20)
+    found = fetch_runs(f"{server.url}@main")
+    assert found.path is None and "3.0 MB; a run record is at most 1 MB" in found.source
+    assert not [p for p in cache_listing(tmp_path) if p.endswith(".json")]  # nothing kept
+
+
+def test_an_archive_with_more_files_than_the_book_could_have_is_refused(server, tmp_path, no_env, monkeypatch):
+    monkeypatch.setattr(runs, "MAX_RECORDS", 3)  # the real cap is 2,000 (100,002 files took 1.6 MB)
+    server.files[ARCHIVE] = repository_archive({f"book/runs/cpu/seed-s{i}.json": SEED_S1 for i in range(4)})
+    found = fetch_runs(f"{server.url}@main")
+    assert found.path is None and "more than 3 files under book/runs/" in found.source
+    assert not [p for p in cache_listing(tmp_path) if p.endswith(".json")]
+
+
+@pytest.mark.slow
+def test_a_gzip_bomb_is_refused_or_skipped_in_bounded_memory(tmp_path):
+    """300 MB of zeros in a 300 KB archive, as a record (refused) and as another file (skipped): the
+    fetcher's memory peak, measured in a fresh interpreter, stays under 100 MB."""
+    script = textwrap.dedent(f"""
+        import http.server, json, resource, sys, threading, tracemalloc
+        sys.path.insert(0, {str(ROOT / "tests")!r})
+        from test_runs import SEED_S1, zeros_archive
+        from s6lib.runs import fetch_runs
+        size = 300 * 2**20
+        archives = {{"/refused": zeros_archive("book/runs/junk/x.json", size),
+                     "/skipped": zeros_archive("book/site/big.bin", size, {{"book/runs/cpu/seed-s1.json": SEED_S1}})}}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = archives[self.path.split("/archive")[0]]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB; the imports' peak
+        resident = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() // 1024
+        tracemalloc.start()
+        found = {{name: fetch_runs(f"http://127.0.0.1:{{httpd.server_port}}/{{name}}@main")
+                 for name in ("refused", "skipped")}}
+        print(json.dumps({{"found": {{k: [v.path is not None, v.source] for k, v in found.items()}},
+                          "compressed": len(archives["/refused"]),
+                          "python_peak": tracemalloc.get_traced_memory()[1],
+                          "rss_growth": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                                         - min(before, resident)) * 1024}}))
+    """)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop(RUNS_ENV, None)
+    env.pop(REPOSITORY_ENV, None)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = json.loads(result.stdout.splitlines()[-1])
+    refused, skipped = stats["found"]["refused"], stats["found"]["skipped"]
+    assert not refused[0] and "300.0 MB; a run record is at most 1 MB" in refused[1]
+    assert skipped[0] and "(1 files, each validated)" in skipped[1]
+    print(f"archive {stats['compressed'] / 2**10:.0f} KB; Python peak {stats['python_peak'] / 2**20:.1f} MB; "
+          f"RSS growth at most {stats['rss_growth'] / 2**20:.1f} MB")
+    assert stats["compressed"] < 2 * 2**20  # a bomb: 300 MB of zeros in under 1% of that
+    assert stats["python_peak"] < 100 * 2**20 and stats["rss_growth"] < 100 * 2**20
+
+
+@pytest.mark.parametrize("folder", ["checks/cpu-float32", "junk", "cpu"])
+def test_every_kept_record_is_validated_whatever_its_folder(server, tmp_path, no_env, folder):
+    bad = json.loads(SEED_S1)
+    bad["epochs"][-1]["test_acc"] = 130.0
+    server.files[ARCHIVE] = repository_archive({"book/runs/cpu/seed-s1.json": SEED_S1,
+                                                f"book/runs/{folder}/seed-s2.json": json.dumps(bad).encode()})
+    found = fetch_runs(f"{server.url}@main")
+    assert found.path is None and f"{folder}/seed-s2.json: field 'epochs[19].test_acc'" in found.source
+    assert not [p for p in cache_listing(tmp_path) if p.endswith(".json")]
+
+
+def test_benchmark_records_are_kept_validated_as_benchmark_records(server, tmp_path, no_env):
+    bench = next((ROOT / "book/runs/bench").glob("*.json"))
+    server.files[ARCHIVE] = repository_archive({"book/runs/cpu/seed-s1.json": SEED_S1,
+                                                f"book/runs/bench/{bench.name}": bench.read_bytes()})
+    found = fetch_runs(f"{server.url}@main")
+    assert (found.path / "bench" / bench.name).read_bytes() == bench.read_bytes()
+
+
+def test_a_cached_copy_that_no_longer_validates_is_fetched_again(server, tmp_path, no_env):
+    server.files[ARCHIVE] = repository_archive({"book/runs/cpu/seed-s1.json": SEED_S1})
+    repository = f"{server.url}@main"
+    cached = fetch_runs(repository).path / "cpu" / "seed-s1.json"
+    cached.write_text(cached.read_text().replace('"status": "complete"', '"status": "done"'))  # fresh, but bad
+    found = fetch_runs(repository)
+    assert len(server.hits) == 2 and (found.path / "cpu" / "seed-s1.json").read_bytes() == SEED_S1
+
+
+@pytest.fixture
+def trickle():
+    """A server that answers 200, then sends a good archive one byte a second."""
+    body = repository_archive({"book/runs/cpu/seed-s1.json": SEED_S1})
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for i in range(60):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(1)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}/s6/site"
+    httpd.shutdown()
+
+
+def test_a_server_that_trickles_cannot_hold_the_fetch_past_its_deadline(trickle, tmp_path, no_env):
+    start = time.monotonic()
+    found = fetch_runs(f"{trickle}@main", timeout=2)
+    assert time.monotonic() - start < 6  # the deadline (2 s) and at most one read's wait (2 s), with slack
+    assert found.path is None and "did not finish within 2 s" in found.source
+
+
+def test_a_refresh_cleans_up_what_a_killed_one_left(server, tmp_path, no_env, monkeypatch):
+    server.files[ARCHIVE] = repository_archive({"book/runs/cpu/seed-s1.json": SEED_S1})
+    repository = f"{server.url}@main"
+    cache = runs.cache_dir(repository)
+    assert fetch_runs(repository).path == cache / "runs"
+    monkeypatch.setattr(runs, "FRESH_SECONDS", 0)  # every call refreshes
+    (cache.with_name(cache.name + ".old") / "runs").mkdir(parents=True)  # killed between its two renames
+    (cache.parent / f".{cache.name}.x8y2.tmp" / "runs").mkdir(parents=True)  # killed while unpacking
+    found = fetch_runs(repository)
+    assert found.path == cache / "runs" and "could not be fetched" not in found.source
+    assert sorted(p.name for p in cache.parent.iterdir()) == [cache.name]
+    # killed after moving the old copy aside and before putting the new one in place: the old one is used
+    cache.rename(cache.with_name(cache.name + ".old"))
+    server.files.clear()
+    found = fetch_runs(repository)
+    assert found.path == cache / "runs" and "A newer copy could not be fetched" in found.source
