@@ -28,7 +28,7 @@ from .engine import ENGINES, PRECISIONS
 from .experiments import PLANS, RUNS_DIR, device_class, planned_runs
 from .models import VARIANTS, build_model, count_parameters, count_used_parameters, summary
 from .receptive_field import receptive_field_table
-from .recipes import RECIPES, ConfigError, get_recipe
+from .recipes import RECIPE_CHOICES, ConfigError, get_recipe
 from .records import RecordError, fingerprint, load_record, write_bench_record
 from .sweep import Job, available_cpus, run_jobs
 from .train import WORKERS, resolve_device, run, run_config
@@ -93,11 +93,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="with --plan: only these experiments")
     sweep.add_argument("--list", action="store_true",
                        help="with --plan: list the plan's runs and the state of their records; train nothing")
-    sweep.set_defaults(command=_sweep, recipe=None)  # recipe None: "seed", or the plan's with --plan
+    sweep.set_defaults(command=_sweep, recipe=None)  # recipe None: "original", or the plan's with --plan
 
     bench = commands.add_parser("bench", help="time Net6's epochs with each pipeline and engine, side by side; "
                                 "write a benchmark record", formatter_class=formatter)
-    bench.add_argument("--recipe", default="seed", choices=list(RECIPES), help="recipe every configuration trains")
+    bench.add_argument("--recipe", default="original", choices=RECIPE_CHOICES,
+                       help="recipe every configuration trains")
     bench.add_argument("--epochs", type=int, default=20, help="timed epochs per configuration (pipeline A: at most 5)")
     bench.add_argument("--warmup", type=int, default=1, help="untimed epochs before the timed ones")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -137,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--recipe", default="seed", choices=list(RECIPES), help="named recipe (s6lib/recipes.py)")
+    parser.add_argument("--recipe", default="original", choices=RECIPE_CHOICES,
+                        help="named recipe (s6lib/recipes.py); original is the assignment's")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     parser.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
@@ -161,7 +163,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 def _recipe(args: argparse.Namespace):
     overrides = {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "model": args.model}
-    return dataclasses.replace(get_recipe(args.recipe or "seed"), **{k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(get_recipe(args.recipe or "original"), **{k: v for k, v in overrides.items() if v is not None})
 
 
 def _plan_jobs(args: argparse.Namespace) -> tuple[list, Path]:

@@ -25,6 +25,7 @@ from . import experiments as ex
 from . import original
 from .models import build_model, count_parameters, get_spec
 from .receptive_field import last_conv_rf
+from .recipes import display_name, stored_name
 from .records import EPOCH, load_record
 from .runs import Run
 
@@ -60,6 +61,11 @@ def first_reach(record_or_accs, target: float = TARGET) -> int | None:
     return next((i + 1 for i, a in enumerate(accs) if a >= target), None)
 
 
+def experiment(key: str) -> ex.Experiment:
+    """An experiment by its reader's name ("original") or its key ("seed")."""
+    return ex.get_experiment(stored_name(key))
+
+
 def device_label(record: dict) -> str:
     env = record["environment"]
     return f"{ex.device_class(record).upper()}: {env['device_name']}"
@@ -72,7 +78,7 @@ def seed_table(runs: Sequence[Run], key: str) -> pd.DataFrame:
     """One row per planned seed of experiment `key`: its final test accuracy, the worst of its last
     epochs, its best epoch, when it first reached TARGET, minutes, device; missing numbers as None."""
     rows = []
-    for run in (r for r in runs if r.key == key):
+    for run in (r for r in runs if r.key == stored_name(key)):
         r = run.record if run.complete else None
         rows.append({
             "seed": run.seed,
@@ -101,16 +107,17 @@ def original_log_table() -> pd.DataFrame:
 def recipe_table(*keys: str) -> pd.DataFrame:
     """The settings of one or more experiments' recipes, one row per setting, side by side; the
     augmentation's fields as "augment.x" rows, settings a recipe does not use ("–") left as they are."""
-    recipes = {key: ex.flat_recipe(ex.get_experiment(key).build()) for key in keys}
-    settings = [name for name in recipes[keys[0]] if name != "name"]
-    return pd.DataFrame([{"setting": name, **{key: _short(recipes[key][name]) for key in keys}}
+    recipes = {display_name(stored_name(key)): ex.flat_recipe(experiment(key).build()) for key in keys}
+    settings = [name for name in next(iter(recipes.values())) if name != "name"]
+    return pd.DataFrame([{"setting": name, **{shown: _short(flat[name]) for shown, flat in recipes.items()}}
                          for name in settings])
 
 
 def recipe_diff_table(key: str, base_key: str) -> pd.DataFrame:
     """The settings in which experiment `key`'s recipe differs from `base_key`'s, side by side."""
-    a, b = ex.get_experiment(key).build(), ex.get_experiment(base_key).build()
+    a, b = experiment(key).build(), experiment(base_key).build()
     changes = ex.recipe_changes(a, b)
+    key, base_key = display_name(a.name), display_name(b.name)
     return pd.DataFrame([{"setting": name, base_key: _short(old), key: _short(new)}
                          for name, (old, new) in changes.items()])
 
@@ -133,6 +140,11 @@ class Summary:
     first_reach: tuple[int | None, ...]  # first epoch >= TARGET per complete seed
     devices: tuple[str, ...]  # device labels of the records used
     statuses: tuple[str, ...]  # status of each planned run
+
+    @property
+    def name(self) -> str:
+        """What a reader calls the experiment ("original" for the stored "seed")."""
+        return display_name(self.key)
 
     @property
     def n(self) -> int:
@@ -199,17 +211,17 @@ def summary_table(runs_or_summaries, baseline: str | None = None) -> pd.DataFram
     accuracy, the worst epoch among every seed's last LAST_EPOCHS; with `baseline` (an experiment in
     the table), the difference from it and `compare`'s verdict in short. "not run yet" where no seed is."""
     sums = _summaries(runs_or_summaries)
-    base = next((s for s in sums if s.key == baseline), None)
+    base = next((s for s in sums if baseline and s.key == stored_name(baseline)), None)
     rows = []
     for s in sums:
         row = {
-            "experiment": s.key, "parameters": s.parameters,
+            "experiment": s.name, "parameters": s.parameters,
             "seeds": f"{s.n} of {s.planned}" + (f" ({s.diverged} diverged)" if s.diverged else ""),
             "final test acc (%)": mean_std_text(s.mean, s.std),
             f"worst of last {LAST_EPOCHS} (%)": min(s.min_last) if s.n else None,
         }
         if base is not None:
-            row[f"vs {baseline}"] = "baseline" if s.key == baseline else compare(s.finals, base.finals).short
+            row[f"vs {base.name}"] = "baseline" if s is base else compare(s.finals, base.finals).short
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -374,11 +386,11 @@ def design_table(keys: Sequence[str]) -> pd.DataFrame:
     of the last 3×3 conv."""
     rows = []
     for key in keys:
-        recipe = ex.get_experiment(key).build()
+        recipe = experiment(key).build()
         spec, model = get_spec(recipe.model), build_model(recipe.model)
         blocks = lambda indices: ", ".join(str(i + 1) for i in indices) or "none"  # noqa: E731
         rows.append({
-            "experiment": key,
+            "experiment": display_name(recipe.name),
             "conv channels": ", ".join(map(str, spec.channels)),
             "max-pool after": blocks(spec.pool_after),
             "1×1 after": ", ".join(f"{b + 1} (to {c})" for b, c in spec.transitions) or "none",
@@ -416,7 +428,7 @@ class Claim:
     @property
     def verdict_line(self) -> str:
         """The sentence a page prints; tests look for it in the built page."""
-        return f"Verdict for {self.experiment}: {self.verdict}"
+        return f"Verdict for {display_name(self.experiment)}: {self.verdict}"
 
     def table(self):
         mark = {True: "yes", False: "no", None: "not measured"}
@@ -443,7 +455,7 @@ def _every(ok_so_far: bool, enough: bool) -> bool | None:
 
 
 def _claim(title: str, runs: Sequence[Run], key: str, criteria_fn) -> Claim:
-    mine = [r for r in runs if r.key == key]
+    mine = [r for r in runs if r.key == stored_name(key)]
     if not mine:
         raise ValueError(f"no planned runs of experiment {key!r} among the runs given")
     recipe = mine[0].planned.recipe
@@ -456,8 +468,8 @@ def _claim(title: str, runs: Sequence[Run], key: str, criteria_fn) -> Claim:
         verdict = "not yet measured"
     else:
         verdict = "met" if all(c.passed for c in criteria) else "not met"
-    return Claim(title, key, recipe.model, params, tuple(r["config"]["seed"] for r in done), len(mine),
-                 criteria, verdict, tuple(sorted({device_label(r) for r in done})))
+    return Claim(title, stored_name(key), recipe.model, params, tuple(r["config"]["seed"] for r in done),
+                 len(mine), criteria, verdict, tuple(sorted({device_label(r) for r in done})))
 
 
 def headline(runs: Sequence[Run], key: str = ex.BASELINE) -> Claim:
@@ -501,9 +513,10 @@ def small_claim(runs: Sequence[Run], key: str) -> Claim:
 
 
 def epochs_frame(runs: Sequence[Run]) -> pd.DataFrame:
-    """One row per (complete run, epoch) with the run's experiment (the "recipe" column), model, seed
+    """One row per (complete run, epoch) with the run's experiment (the "recipe" column, as readers
+    name it: "original" for the stored "seed"), model, seed
     and device: for the learning-curve plots."""
-    rows = [{"recipe": r["config"]["recipe"]["name"], "model": r["model"]["name"], "seed": r["config"]["seed"],
+    rows = [{"recipe": display_name(r["config"]["recipe"]["name"]), "model": r["model"]["name"], "seed": r["config"]["seed"],
              "device_name": r["environment"]["device_name"], "status": r["status"], **row}
             for r in (run.record for run in runs if run.complete) for row in r["epochs"]]
     return pd.DataFrame(rows, columns=["recipe", "model", "seed", "device_name", "status", *EPOCH])

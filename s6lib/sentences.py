@@ -18,9 +18,10 @@ import pandas as pd
 
 from . import experiments as ex
 from . import original
+from .recipes import display_name
 from .results import (GOAL_SEEDS, LAST_EPOCHS, MIN_SEEDS_TO_COMPARE, TARGET, EPOCH_BUDGET, Choice, Claim,
-                      PrecisionCheck, Summary, _short, choose, compare, device_label, final_acc, findings,
-                      first_reach)
+                      PrecisionCheck, Summary, _short, choose, compare, device_label, experiment, final_acc,
+                      findings, first_reach)
 from .runs import Run, RunsFolder
 
 
@@ -31,7 +32,7 @@ def count(n: int, noun: str) -> str:
 
 def changes_text(exp_key: str, base_key: str = ex.BASELINE) -> str:
     """What an experiment changes from another, computed from the recipes and model specs."""
-    a, b = ex.get_experiment(exp_key).build(), ex.get_experiment(base_key).build()
+    a, b = experiment(exp_key).build(), experiment(base_key).build()
     parts = [f"{k}: {_short(old)} → {_short(new)}" for k, (old, new) in ex.recipe_changes(a, b).items()
              if k != "model"]
     if a.model != b.model:
@@ -57,7 +58,7 @@ def _mean_std_pct(s: Summary) -> str:
 def describe(summary: Summary, base: Summary | None) -> str:
     """A Markdown paragraph: what changed, what happened (numbers from the records), and whether
     the difference exceeds the seed-to-seed spread."""
-    text = f"**{summary.key}** — {summary.change}. {summary.parameters:,} parameters"
+    text = f"**{summary.name}** — {summary.change}. {summary.parameters:,} parameters"
     if base is not None and summary.key != base.key:
         text += f" (baseline {base.parameters:,})"
         if summary.rf != base.rf:
@@ -103,7 +104,7 @@ def group_markdown(summaries: Sequence[Summary], group: str, baseline: str = ex.
 def spread_sentence(summary: Summary, single: float, single_name: str = "The original's single run") -> str:
     """Where one run's final accuracy sits against an experiment's seeds, in words."""
     if summary.n == 0:
-        return (f"No complete run of `{summary.key}` is recorded yet, so its spread is not known here"
+        return (f"No complete run of `{summary.name}` is recorded yet, so its spread is not known here"
                 + (f" ({summary.incomplete} incomplete)." if summary.incomplete else "."))
     low, high = min(summary.finals), max(summary.finals)
     spread = (f"ended between {low:.2f}% and {high:.2f}% (mean {summary.mean:.2f}%, standard deviation "
@@ -111,7 +112,7 @@ def spread_sentence(summary: Summary, single: float, single_name: str = "The ori
     where = ("above every one of them" if single > high else "below every one of them" if single < low
              else "within their range")
     above = sum(f >= TARGET for f in summary.finals)
-    return (f"Over {count(summary.n, 'seed')}, `{summary.key}` {spread}; {above} of {summary.n} ended at or "
+    return (f"Over {count(summary.n, 'seed')}, `{summary.name}` {spread}; {above} of {summary.n} ended at or "
             f"above {TARGET:g}%, and {summary.reached} of {summary.n} reached it at some epoch. "
             f"{single_name} ({single:.2f}%) is {where}.")
 
@@ -132,7 +133,8 @@ def original_log_sentence() -> str:
 
 def model_change_sentence(key: str, base_key: str) -> str:
     """How experiment `key`'s model differs from `base_key`'s, in words (from the two specs)."""
-    model, base = ex.get_experiment(key).build().model, ex.get_experiment(base_key).build().model
+    model, base = experiment(key).build().model, experiment(base_key).build().model
+    key, base_key = display_name(experiment(key).key), display_name(experiment(base_key).key)
     if model == base:
         return f"`{key}` trains the same model as `{base_key}`, `{model}`."
     changed = ex.spec_changes(model, base)
@@ -186,7 +188,7 @@ def choice_sentence(summaries: Sequence[Summary]) -> str:
 
 def completeness_sentence(summaries: Sequence[Summary]) -> str:
     """How many experiments have every seed recorded, and which do not."""
-    missing = [s.key for s in summaries if s.n < s.planned]
+    missing = [s.name for s in summaries if s.n < s.planned]
     return (f"{len(summaries) - len(missing)} of {len(summaries)} experiments have all their seeds recorded."
             + (f" Not yet complete: {', '.join(f'`{k}`' for k in missing)}." if missing else ""))
 
@@ -212,7 +214,7 @@ def trials_markdown(summaries: Sequence[Summary]) -> str:
         result = (f"{_mean_std_pct(s)} over {count(s.n, 'seed')}" if s is not None and s.n
                   else "not run yet" if s is not None else "see the training chapter")
         lines.append(f"- **Trial {t['trial']}**, {t['parameters']:,} parameters: \"{t['change']}\". Train "
-                     f"{t['train_acc']:.2f}%, test {t['test_acc']:.2f}%. Here: `{t['ours']}`, {result}.")
+                     f"{t['train_acc']:.2f}%, test {t['test_acc']:.2f}%. Here: `{display_name(t['ours'])}`, {result}.")
     return "\n".join(lines)
 
 
@@ -224,11 +226,11 @@ def small_verdict_sentence(summaries: Sequence[Summary], claims: dict[str, Claim
         best = max((s for s in summaries if s.key in met), key=lambda s: s.mean)
         return (f"{len(met)} of {len(claims)} designs clear the bar on every recorded seed: "
                 + ", ".join(f"`{k}`" for k in met)
-                + f". The most accurate of them, `{best.key}` ({best.parameters:,} parameters), ends at "
+                + f". The most accurate of them, `{best.name}` ({best.parameters:,} parameters), ends at "
                   f"{_mean_std_pct(best)}.")
     if measured:
         best = max(measured, key=lambda s: (s.reached / s.n, s.mean))
-        return (f"No design clears the bar on the records so far. The closest is `{best.key}` "
+        return (f"No design clears the bar on the records so far. The closest is `{best.name}` "
                 f"({best.parameters:,} parameters): {best.reached} of {best.n} recorded seeds reached "
                 f"{TARGET:g}% within {EPOCH_BUDGET} epochs, with a final test accuracy of "
                 f"{_mean_std_pct(best)}.")

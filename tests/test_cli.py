@@ -7,6 +7,7 @@ import urllib.request
 import pytest
 import torch
 
+from s6lib import recipes
 from s6lib.__main__ import main
 from s6lib.data import ENV_VAR, RAW_MD5
 from s6lib.records import load_record
@@ -28,7 +29,7 @@ def fails(argv, capsys) -> str:
 
 def test_unknown_recipe_lists_the_choices(capsys):
     err = fails(["train", "--recipe", "turbo"], capsys)
-    assert "'turbo'" in err and "'seed'" in err and "'fast'" in err
+    assert "'turbo'" in err and "'original'" in err and "'fast'" in err
 
 
 def test_unknown_device_lists_the_choices(capsys):
@@ -69,11 +70,21 @@ def test_a_corrupt_file_is_an_md5_error(capsys, monkeypatch, tmp_path):
 
 def test_train_dry_run_writes_a_valid_record(mnist_root, capsys, tmp_path):
     out = tmp_path / "dry.json"
-    assert main(["train", "--recipe", "seed", "--device", "cpu", "--dry-run", "--workers", "0",
+    assert main(["train", "--recipe", "original", "--device", "cpu", "--dry-run", "--workers", "0",
                  "--data-root", str(mnist_root), "--out", str(out)]) == 0
     assert f"complete: wrote {out}" in capsys.readouterr().out
     record = load_record(out)
     assert record["config"]["dry_run"] and record["config"]["recipe"]["epochs"] == 1
+    # "original" is what readers call it; the record keeps the stored name its fingerprint was made with
+    assert record["config"]["recipe"]["name"] == "seed"
+
+
+def test_the_recipe_option_takes_readers_names_only(capsys):
+    assert recipes.get_recipe("original") is recipes.get_recipe("seed") is recipes.RECIPES["seed"]
+    assert recipes.display_name("seed") == "original" and recipes.stored_name("original") == "seed"
+    assert recipes.display_name("fast") == recipes.stored_name("fast") == "fast"
+    err = fails(["train", "--recipe", "seed"], capsys)  # the stored name, which also means a random seed
+    assert "invalid choice: 'seed'" in err
 
 
 def test_sweep_writes_one_record_per_model_and_seed_and_resumes(mnist_root, capsys, tmp_path):
@@ -102,14 +113,14 @@ def test_summary_prints_both_tables(capsys):
 def test_module_entry_point_shows_help_with_defaults():
     result = subprocess.run([sys.executable, "-m", "s6lib", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    assert "--dry-run" in result.stdout and "(default: seed)" in result.stdout
+    assert "--dry-run" in result.stdout and "(default: original)" in result.stdout
 
 
 @pytest.mark.slow
 def test_one_full_epoch_of_the_seed_recipe_from_the_command_line(mnist_root, tmp_path):
     """The engine's acceptance command, as a user types it: all 60,000 images, one epoch, on the CPU."""
     out = tmp_path / "seed-1epoch.json"
-    result = subprocess.run([sys.executable, "-m", "s6lib", "train", "--recipe", "seed", "--epochs", "1",
+    result = subprocess.run([sys.executable, "-m", "s6lib", "train", "--recipe", "original", "--epochs", "1",
                              "--device", "cpu", "--no-progress", "--out", str(out)],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -27,7 +27,7 @@ def test_every_experiment_builds_a_valid_recipe_named_after_it():
 
 
 def test_the_training_plan_runs_the_named_recipes_unchanged():
-    """So `s6 train --recipe seed --seed N` writes the plan's record, config for config."""
+    """So `s6 train --recipe original --seed N` writes the plan's record, config for config."""
     for run in ex.planned_runs("training"):
         assert run.recipe == RECIPES[run.key]
     assert {r.key for r in ex.planned_runs("training")} == {"seed", "fast"}

@@ -386,9 +386,11 @@ def test_the_original_log_fits_the_page_in_two_rows():
 
 
 def test_recipe_tables_show_no_none():
-    both = results.recipe_table("seed", "fast").set_index("setting")
-    assert both.loc["schedule"].tolist() == ["step", "onecycle"] and both.loc["pct_start", "seed"] == "–"
-    diff = results.recipe_diff_table("fast", "seed").set_index("setting")
+    both = results.recipe_table("original", "fast").set_index("setting")
+    assert both.loc["schedule"].tolist() == ["step", "onecycle"] and both.loc["pct_start", "original"] == "–"
+    assert results.recipe_table("seed", "fast").equals(both.reset_index())  # the stored name, shown as readers say it
+    diff = results.recipe_diff_table("fast", "original").set_index("setting")
+    assert diff.columns.tolist() == ["original", "fast"]
     assert "None" not in diff.to_string() and diff.loc["lr"].tolist() == ["0.01", "0.05"]
 
 
@@ -408,6 +410,12 @@ def test_the_spread_sentence_places_one_run_among_the_seeds(tmp_path):
     assert "is within their range" in sentences.spread_sentence(s, 99.30)
     assert "is below every one of them" in sentences.spread_sentence(s, 99.10)
     assert "ended between 99.20% and 99.35%" in sentences.spread_sentence(s, 99.4)
+    # the original recipe is stored as "seed" but a reader sees "original", in sentences, tables and legends
+    runs = load_runs("training", tmp_path)
+    assert sentences.spread_sentence(s, 99.4).startswith("Over 5 seeds, `original` ended between")
+    assert results.seed_table(runs, "original").equals(results.seed_table(runs, "seed"))
+    assert set(results.epochs_frame(runs)["recipe"]) == {"original"}
+    assert results.summary_table(runs)["experiment"].tolist() == ["original", "fast"]
     empty = next(s for s in results.summarize(load_runs("training", tmp_path)) if s.key == "fast")
     assert "No complete run of `fast`" in sentences.spread_sentence(empty, 99.4)
 
@@ -465,7 +473,7 @@ def test_the_trials_and_the_small_designs_in_words(tmp_path):
         write(tmp_path, planned("pool-none", seed), accs=curve(99.0, 15))
     text = sentences.trials_markdown(results.summarize(load_runs("ablations", tmp_path)))
     assert "- **Trial 9**, 8,910 parameters:" in text and "Here: `pool-none`, 99.00 ± 0.00% over 3 seeds." in text
-    assert "Here: `seed`, see the training chapter." in text and "Here: `width-wide`, not run yet." in text
+    assert "Here: `original`, see the training chapter." in text and "Here: `width-wide`, not run yet." in text
     runs = load_runs("small", tmp_path)
     claims = {e.key: results.small_claim(runs, e.key) for e in ex.get_plan("small")}
     assert "None of the designs has a recorded run yet" in sentences.small_verdict_sentence(results.summarize(runs), claims)
