@@ -27,27 +27,33 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# MathJax, require.js, the ipywidgets HTML manager and ONNX Runtime Web (single-thread WebAssembly),
-# served by the site itself (pinned in tools/web/package-lock.json) so pages work with no network.
+# What the pages load, served by the site itself (pinned in tools/web/package-lock.json) so that
+# they work with no network, and nothing else: MathJax 3's TeX-to-HTML build with its fonts, the
+# TeX extensions it loads on demand and the accessibility tools its menu offers; require.js and
+# the ipywidgets HTML manager (one script and its web fonts); the draw-a-digit page's scripts.
+MATHJAX := $(WEB)/mathjax/es5
+WIDGETS := $(WEB)/@jupyter-widgets/html-manager
 vendor: $(VENDOR)/.copied
-$(VENDOR)/.copied: tools/web/package.json tools/web/package-lock.json tools/web/widgets-config.js tools/web/draw.js
+$(VENDOR)/.copied: tools/web/package.json tools/web/package-lock.json tools/web/widgets-config.js tools/web/draw.js \
+                   tools/web/net.js
 	npm ci --prefix tools/web --no-audit --no-fund --ignore-scripts --loglevel=error
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/requirejs $(VENDOR)/html-manager $(VENDOR)/ort
-	cp -r $(WEB)/mathjax/es5 $(VENDOR)/mathjax
-	cp $(WEB)/onnxruntime-web/dist/ort.wasm.min.js $(WEB)/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs \
-	   $(WEB)/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm $(VENDOR)/ort/
-	cp tools/web/draw.js $(VENDOR)/
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/mathjax/output/chtml/fonts $(VENDOR)/mathjax/input/tex \
+	   $(VENDOR)/requirejs $(VENDOR)/html-manager
+	cp $(MATHJAX)/tex-chtml.js $(WEB)/mathjax/LICENSE $(VENDOR)/mathjax/
+	cp -r $(MATHJAX)/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
+	cp -r $(MATHJAX)/input/tex/extensions $(VENDOR)/mathjax/input/tex/
+	cp -r $(MATHJAX)/a11y $(MATHJAX)/sre $(MATHJAX)/ui $(VENDOR)/mathjax/
 	cp $(WEB)/requirejs/require.js $(VENDOR)/requirejs/
-	cp tools/web/widgets-config.js $(VENDOR)/
-	cp $(WEB)/@jupyter-widgets/html-manager/dist/*.js $(WEB)/@jupyter-widgets/html-manager/dist/*.txt \
-	   $(WEB)/@jupyter-widgets/html-manager/dist/*.woff* $(WEB)/@jupyter-widgets/html-manager/dist/*.ttf \
-	   $(WEB)/@jupyter-widgets/html-manager/dist/*.eot $(WEB)/@jupyter-widgets/html-manager/dist/*.svg \
-	   $(VENDOR)/html-manager/
+	cp $(WIDGETS)/dist/embed-amd.js $(WIDGETS)/dist/*.woff2 $(VENDOR)/html-manager/
+	cp tools/web/widgets-config.js tools/web/draw.js tools/web/net.js $(VENDOR)/
 	touch $@
 
-# The draw-a-digit page's model: the committed checkpoint exported to ONNX, with sample test digits.
+# The draw-a-digit page's network: the committed checkpoint as layers and weights for
+# tools/web/net.js, with sample test digits (which the training chapter's gallery, made from the
+# records, shows).
 digit: $(DRAW)/.exported
-$(DRAW)/.exported: $(MODEL) $(MODEL:.pt=.json) s6lib/digit.py $(VENV)/.installed
+$(DRAW)/.exported: $(MODEL) $(MODEL:.pt=.json) s6lib/digit.py $(VENV)/.installed $(wildcard book/runs/*/*.json)
+	rm -rf $(DRAW)
 	$(BIN)/python -m s6lib export-digit --checkpoint $(MODEL) --out-dir $(DRAW)
 	touch $@
 

@@ -1,20 +1,23 @@
-"""Net6 in the browser: the trained model exported to ONNX, each conv block's activations as extra
-outputs, and a few MNIST test digits, for the draw-a-digit page (book/mnist/draw.ipynb).
+"""Net6 in the browser, for the draw-a-digit page (book/mnist/draw.ipynb): the trained network as a
+list of layers with their weights, which a plain-JavaScript forward pass (tools/web/net.js) runs,
+and a few MNIST test digits.
 
     python -m s6lib export-digit --checkpoint book/model/fast-s1.pt --out-dir _build/vendor_site/draw
 
-writes `net6.onnx` (inputs: "image", [batch, 1, 28, 28], normalized as the recipe's training
-inputs; outputs: "log_probs" [batch, 10] and "block1" … "blockN", each block's maps after its
-BatchNorm) and `digits.json` (the page's facts: normalization, blocks and their receptive fields,
-and the sample digits with their labels). The page's script (tools/web/draw.js) reads both.
+writes `net6.json` (the layers in the order they run, conv weights as base64 float32, each
+BatchNorm folded into the per-channel scale and shift it applies in eval mode, dropout left out;
+the layer that ends each conv block marked with its block number) and `digits.json` (the page's
+facts: normalization, blocks and their receptive fields, and the sample digits with their labels
+and whether the training chapter's gallery shows them). The page's script (tools/web/draw.js)
+reads both. A 17k-parameter network needs no runtime: the forward pass is about 100 lines.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import tempfile
-import warnings
 from pathlib import Path
 
 import torch
@@ -26,8 +29,8 @@ from .receptive_field import receptive_field
 from .records import load_record
 from .train import load_checkpoint
 
-ONNX_FILE, DIGITS_FILE = "net6.onnx", "digits.json"
-OPSET = 18
+MODEL_FILE, DIGITS_FILE = "net6.json", "digits.json"
+GALLERY_SIZE = 24  # the training chapter's gallery: the 24 test digits most fast-recipe seeds miss
 
 
 class WithBlocks(nn.Module):
@@ -37,9 +40,7 @@ class WithBlocks(nn.Module):
     def __init__(self, net: Net):
         super().__init__()
         self.net = net
-        names = [name for name, _ in net.layers.named_children()]
-        self.block_ends = [[name for name in names if name in (f"conv{n}", f"relu{n}", f"bn{n}")][-1]
-                           for n in range(1, len(net.spec.channels) + 1)]
+        self.block_ends = block_ends(net)
 
     def forward(self, x: torch.Tensor):
         maps = []
@@ -48,6 +49,13 @@ class WithBlocks(nn.Module):
             if name in self.block_ends:
                 maps.append(x)
         return (torch.log_softmax(x.flatten(1), dim=1), *maps)
+
+
+def block_ends(net: Net) -> list[str]:
+    """The name of the layer that ends each conv block (conv, ReLU or BatchNorm, whichever is last)."""
+    names = [name for name, _ in net.layers.named_children()]
+    return [[name for name in names if name in (f"conv{n}", f"relu{n}", f"bn{n}")][-1]
+            for n in range(1, len(net.spec.channels) + 1)]
 
 
 def block_facts(model: Net) -> list[dict]:
@@ -70,66 +78,119 @@ def blocks_table(model: Net):
 
 
 def about(record_path: str | Path) -> str:
-    """Which trained model the page runs, from its record; or why it is not here."""
+    """Which trained model the page runs, and what runs it, from its record; or why it is not here."""
     record_path = Path(record_path)
     if not record_path.exists():
         return (f"The trained model's record ({record_path.name}) is not beside this notebook: the drawing pad "
                 "works on the book's website, which serves the model.")
     record = load_record(record_path)
-    recipe = record["config"]["recipe"]
-    return (f"The page runs `{record['model']['name']}` ({record['model']['parameters']:,} parameters) trained with "
-            f"the `{recipe['name']}` recipe, seed {record['config']['seed']}, for {len(record['epochs'])} epochs on "
-            f"{record['environment']['device_name']} in {record['engine']['precision']}; its final test accuracy "
-            f"was {record['epochs'][-1]['test_acc']:.2f}% on MNIST's 10,000 test digits.")
+    recipe, parameters = record["config"]["recipe"], record["model"]["parameters"]
+    return (f"The page runs `{record['model']['name']}` ({parameters:,} parameters, {4 * parameters / 1000:.0f} KB "
+            f"as float32) trained with the `{recipe['name']}` recipe, seed {record['config']['seed']}, for "
+            f"{len(record['epochs'])} epochs on {record['environment']['device_name']} in "
+            f"{record['engine']['precision']}; its final test accuracy was {record['epochs'][-1]['test_acc']:.2f}% "
+            "on MNIST's 10,000 test digits. No library runs it: the page's own script computes its layers one "
+            "after the other in plain JavaScript (`tools/web/net.js`, about 100 lines), and the book's tests "
+            "check that its probabilities are PyTorch's, within 0.0001, for every sample digit below.")
 
 
-def export_onnx(model: Net, path: str | Path) -> Path:
-    """`model` (eval mode) with its block outputs as one self-contained ONNX file; a dynamic batch."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wrapped = WithBlocks(model.eval()).eval()
-    outputs = ["log_probs"] + [f"block{i}" for i in range(1, len(wrapped.block_ends) + 1)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's progress notes are not warnings about this model
-        torch.onnx.export(wrapped, (torch.zeros(2, 1, 28, 28),), str(path), dynamo=True, external_data=False,
-                          input_names=["image"], output_names=outputs, opset_version=OPSET,
-                          dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, verbose=False)
-    return path
+def _floats(t: torch.Tensor) -> str:
+    return base64.b64encode(t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()).decode()
 
 
-def sample_digits(record: dict, right: int = 16, wrong: int = 8, root=None) -> list[dict]:
-    """MNIST test digits for the page: `wrong` of those the record's final model misclassifies (with
-    its prediction) and `right` spread over the rest, in test-set order."""
+def _pair(value, name: str, layer: str) -> int:
+    a, b = (value, value) if isinstance(value, int) else value
+    if a != b:
+        raise ValueError(f"{layer}: the page's forward pass needs a square {name}, not {value}")
+    return a
+
+
+def network(model: Net) -> dict:
+    """`model` (eval mode) as the layers tools/web/net.js runs, in order, with their weights."""
+    ends = {name: n for n, name in enumerate(block_ends(model), 1)}
+    layers = []
+    for name, layer in model.layers.named_children():
+        if isinstance(layer, nn.Conv2d):
+            if layer.groups != 1 or _pair(layer.dilation, "dilation", name) != 1 or layer.padding_mode != "zeros":
+                raise ValueError(f"{name}: the page's forward pass has plain convolutions only (no groups, "
+                                 "dilation or padding modes): add them to tools/web/net.js and s6lib/digit.py")
+            op = {"op": "conv", "out": layer.out_channels, "k": _pair(layer.kernel_size, "kernel", name),
+                  "stride": _pair(layer.stride, "stride", name), "pad": _pair(layer.padding, "padding", name),
+                  "weight": _floats(layer.weight), "bias": None if layer.bias is None else _floats(layer.bias)}
+        elif isinstance(layer, nn.BatchNorm2d):
+            scale = layer.weight / torch.sqrt(layer.running_var + layer.eps)
+            op = {"op": "affine", "scale": _floats(scale), "shift": _floats(layer.bias - layer.running_mean * scale)}
+        elif isinstance(layer, nn.ReLU):
+            op = {"op": "relu"}
+        elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+            if _pair(layer.padding, "padding", name) or layer.ceil_mode:
+                raise ValueError(f"{name}: the page's forward pass pools with no padding and no ceil_mode")
+            op = {"op": "maxpool" if isinstance(layer, nn.MaxPool2d) else "avgpool",
+                  "k": _pair(layer.kernel_size, "kernel", name), "stride": _pair(layer.stride, "stride", name)}
+        elif isinstance(layer, nn.AdaptiveAvgPool2d) and _pair(layer.output_size, "output size", name) == 1:
+            op = {"op": "gap"}
+        elif isinstance(layer, (nn.Dropout, nn.Dropout2d, nn.Identity)):
+            continue  # nothing in eval mode
+        else:
+            raise ValueError(f"{name}: the page's forward pass has no {type(layer).__name__}: "
+                             "add it to tools/web/net.js and s6lib/digit.py")
+        layers.append({"name": name, **op, **({"block": ends[name]} if name in ends else {})})
+    return {"layers": layers}
+
+
+def gallery_indices(runs_dir=None, root=None) -> set[int]:
+    """The test digits the training chapter's gallery shows: the `GALLERY_SIZE` that the most of the
+    training plan's complete fast-recipe runs get wrong (s6lib.mistakes.hardest_digits). Empty when
+    no such run is recorded."""
+    from .mistakes import hardest_digits, mnist_test_labels
+    from .runs import load_runs, locate_runs
+
+    runs_dir = locate_runs().path if runs_dir is None else runs_dir
+    done = [r.record for r in load_runs("training", runs_dir) if r.key == "fast" and r.complete]
+    if not done:
+        return set()
+    return set(hardest_digits(done, mnist_test_labels(root), n=GALLERY_SIZE)["index"].tolist())
+
+
+def sample_digits(record: dict, gallery: set[int], right: int = 16, wrong: int = 8, root=None) -> list[dict]:
+    """MNIST test digits for the page, in test-set order: `wrong` of those the record's final model
+    misclassifies (those in the gallery first) and `right` spread over the rest. Each with its own
+    28×28 pixels (0-255) and whether the gallery shows it; the page itself says which it gets wrong."""
     images, labels = mnist_tensors(False, root)
-    missed = {index: predicted for index, predicted in record["misclassified"]}
-    picked = sorted(missed)[:wrong]
-    others = [i for i in range(len(labels)) if i not in missed]
+    missed = sorted(index for index, _ in record["misclassified"])
+    picked = sorted(missed, key=lambda i: i not in gallery)[:wrong]
+    others = [i for i in range(len(labels)) if i not in set(missed)]
     picked += others[::len(others) // right][:right]
-    return [{"index": i, "label": int(labels[i]), "wrong": i in missed, "predicted": missed.get(i),
+    return [{"index": i, "label": int(labels[i]), "in_gallery": i in gallery,
              "pixels": images[i, 0].flatten().tolist()} for i in sorted(picked)]
 
 
+def _write_json(data: dict, path: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, separators=(",", ":"))
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path
+
+
 def write_site_files(checkpoint: str | Path, out_dir: str | Path, record_path: str | Path | None = None,
-                     root=None) -> list[Path]:
-    """The ONNX model and digits.json for the draw-a-digit page, into `out_dir`. The record (default:
-    the checkpoint's .json sibling) must be the checkpoint's run."""
+                     root=None, runs_dir=None) -> list[Path]:
+    """net6.json and digits.json for the draw-a-digit page, into `out_dir`. The record (default: the
+    checkpoint's .json sibling) must be the checkpoint's run."""
     model, meta = load_checkpoint(checkpoint)
     record_path = Path(record_path or Path(checkpoint).with_suffix(".json"))
     record = load_record(record_path)
     if record["config_fingerprint"] != meta["config_fingerprint"]:
         raise ValueError(f"{checkpoint} was not saved by the run of {record_path} (config fingerprints differ)")
     out_dir = Path(out_dir)
-    onnx_path = export_onnx(model, out_dir / ONNX_FILE)
+    out_dir.mkdir(parents=True, exist_ok=True)
     facts = {
-        "model": meta["model"], "record": record_path.name,
+        "model": meta["model"], "parameters": record["model"]["parameters"], "record": record_path.name,
         "final_test_acc": record["epochs"][-1]["test_acc"], "seed": record["config"]["seed"],
         "normalize": {"mean": MEAN, "std": STD} if record["config"]["recipe"].get("normalize", True) else None,
-        "blocks": block_facts(model), "digits": sample_digits(record, root=root),
+        "blocks": block_facts(model),
+        "digits": sample_digits(record, gallery_indices(runs_dir, root), root=root),
     }
-    digits_path = out_dir / DIGITS_FILE
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{DIGITS_FILE}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(facts, f, separators=(",", ":"))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, digits_path)
-    return [onnx_path, digits_path]
+    return [_write_json(network(model), out_dir / MODEL_FILE), _write_json(facts, out_dir / DIGITS_FILE)]
+

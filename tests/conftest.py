@@ -96,7 +96,7 @@ def numbers(record: dict) -> list[dict]:
 def built_site() -> Path:
     """The built book: built once per test session (S6_REUSE_BUILD=1 reuses an existing one)."""
     if not (os.environ.get("S6_REUSE_BUILD") == "1" and (HTML / "index.html").exists()):
-        subprocess.run(["make", "vendor"], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(["make", "vendor", "digit"], cwd=ROOT, check=True, capture_output=True)
         shutil.rmtree(HTML, ignore_errors=True)  # a clean build: no page left over from an older one
         result = build_book(ROOT, BUILD_OUT)
         BUILD.mkdir(parents=True, exist_ok=True)

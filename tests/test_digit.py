@@ -1,13 +1,17 @@
-"""The draw-a-digit page's model: the committed checkpoint, its ONNX export, and the sample digits."""
+"""The draw-a-digit page's network: the committed checkpoint, its export for the page's plain-JavaScript
+forward pass (tools/web/net.js, run here in Node), and the sample digits."""
 
 import json
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from s6lib import digit, engine, train
-from s6lib.data import device_loaders
+from s6lib.data import MEAN, STD, device_loaders, mnist_tensors
 from s6lib.records import load_record
 from s6lib.recipes import RECIPES
 
@@ -15,6 +19,7 @@ from conftest import ROOT
 
 CHECKPOINT = ROOT / "book" / "model" / "fast-s1.pt"
 RECORD = CHECKPOINT.with_suffix(".json")
+NET_JS = ROOT / "tools" / "web" / "net.js"
 
 
 @pytest.mark.slow
@@ -38,36 +43,72 @@ def exported(tmp_path_factory, mnist_root):
     return out, paths
 
 
-def test_the_onnx_model_gives_pytorchs_log_probabilities_and_maps(exported, mnist_root):
-    ort = pytest.importorskip("onnxruntime")
+def page_input(pixels) -> torch.Tensor:
+    """What the page feeds the network for 28×28 MNIST pixels (0-255): [0, 1], then normalized."""
+    return (torch.as_tensor(np.asarray(pixels), dtype=torch.float32).view(-1, 1, 28, 28) / 255 - MEAN) / STD
+
+
+def net_js(network_path, inputs: torch.Tensor) -> list[dict]:
+    """tools/web/net.js's forward pass, run by Node on each input: scores, log-probabilities, maps."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("Node.js is missing: it runs `make vendor` (npm) and this check (Debian: apt-get install nodejs)",
+                    pytrace=False)
+    script = f"""
+        const S6Net = require({json.dumps(str(NET_JS))}), fs = require("fs");
+        const net = S6Net.load(JSON.parse(fs.readFileSync({json.dumps(str(network_path))})));
+        const inputs = JSON.parse(fs.readFileSync(0));
+        console.log(JSON.stringify(inputs.map((x) => {{
+            const out = S6Net.forward(net, x);
+            return {{scores: out.scores, logProbs: out.logProbs, prediction: out.prediction,
+                     blocks: out.blocks.map((b) => Array.from(b.data))}};
+        }})));"""
+    result = subprocess.run([node, "-e", script], input=json.dumps(inputs.flatten(1).tolist()),
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_the_pages_javascript_gives_pytorchs_probabilities_and_maps(exported, mnist_root):
     out, _ = exported
     model, _ = train.load_checkpoint(CHECKPOINT)
-    _, test_loader = device_loaders(RECIPES["fast"], root=mnist_root, device=torch.device("cpu"), seed=1)
-    images, _ = next(iter(test_loader))
-    images = images[:64]
-    session = ort.InferenceSession(str(out / digit.ONNX_FILE))
-    theirs = session.run(None, {"image": images.numpy()})
+    images, _ = mnist_tensors(False, mnist_root, limit=48)
+    x = torch.cat([page_input(images), torch.randn(4, 1, 28, 28)])  # MNIST digits, and noise
+    theirs = net_js(out / digit.MODEL_FILE, x)
     with torch.no_grad():
-        ours = digit.WithBlocks(model)(images)
-    assert [o.name for o in session.get_outputs()] == ["log_probs"] + [f"block{i}" for i in range(1, 6)]
-    for a, b in zip(theirs, ours):
-        np.testing.assert_allclose(a, b.numpy(), atol=1e-4, rtol=0)
-    assert ours[-1].shape == (64, 10, 2, 2)  # the class maps before the average pool
-    np.testing.assert_allclose(torch.log_softmax(ours[-1].mean((2, 3)), 1), ours[0], atol=1e-5)
+        ours = digit.WithBlocks(model)(x)
+    log_probs = np.array([t["logProbs"] for t in theirs])
+    np.testing.assert_allclose(np.exp(log_probs), ours[0].exp().numpy(), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(log_probs, ours[0].numpy(), atol=1e-4, rtol=0)
+    assert [t["prediction"] for t in theirs] == ours[0].argmax(1).tolist()
+    for block in range(5):
+        maps = np.array([t["blocks"][block] for t in theirs])
+        np.testing.assert_allclose(maps, ours[block + 1].flatten(1).numpy(), atol=1e-4, rtol=0)
+    assert ours[-1].shape[1:] == (10, 2, 2)  # the class maps before the average pool
+    scores = np.array([t["scores"] for t in theirs])
+    np.testing.assert_allclose(scores, ours[-1].mean((2, 3)).numpy(), atol=1e-4, rtol=0)  # each map's mean
 
 
-def test_the_page_facts_and_sample_digits(exported):
+def test_the_page_facts_and_sample_digits(exported, mnist_root):
     out, paths = exported
     facts = json.loads((out / digit.DIGITS_FILE).read_text())
     record = load_record(RECORD)
     assert facts["final_test_acc"] == record["epochs"][-1]["test_acc"] and facts["seed"] == 1
+    assert facts["normalize"] == {"mean": MEAN, "std": STD}
     assert [b["rf"] for b in facts["blocks"]] == [3, 5, 10, 14, 24]  # the Net6 chapter's calculation
     missed = dict(map(tuple, record["misclassified"]))
-    wrong = [d for d in facts["digits"] if d["wrong"]]
-    assert len(facts["digits"]) == 24 and len(wrong) == 8
-    assert all(missed[d["index"]] == d["predicted"] for d in wrong)
-    assert all(len(d["pixels"]) == 784 and max(d["pixels"]) <= 255 for d in facts["digits"])
-    assert sum(p.stat().st_size for p in paths) < 1_000_000
+    gallery = digit.gallery_indices(root=mnist_root)
+    assert len(gallery) == digit.GALLERY_SIZE
+    digits = facts["digits"]
+    assert len(digits) == 24 and sum(d["index"] in missed for d in digits) == 8
+    assert all(d["in_gallery"] == (d["index"] in gallery) for d in digits)
+    # the misread samples are first those the gallery also shows
+    in_both = sorted(set(missed) & gallery)
+    assert {d["index"] for d in digits if d["index"] in missed} >= set(in_both[:8])
+    assert all(len(d["pixels"]) == 784 and max(d["pixels"]) <= 255 for d in digits)
+    images, labels = mnist_tensors(False, mnist_root)
+    assert all(d["pixels"] == images[d["index"], 0].flatten().tolist() and d["label"] == labels[d["index"]]
+               for d in digits)
+    assert sum(p.stat().st_size for p in paths) < 200_000  # the page's network and samples
 
 
 def test_a_checkpoint_from_another_run_is_refused(tmp_path):
@@ -78,3 +119,14 @@ def test_a_checkpoint_from_another_run_is_refused(tmp_path):
     write_record(other, tmp_path / "other.json")
     with pytest.raises(ValueError, match="was not saved by the run of"):
         digit.write_site_files(CHECKPOINT, tmp_path / "out", record_path=tmp_path / "other.json")
+
+
+def test_a_layer_the_pages_javascript_lacks_is_refused_by_name():
+    model, _ = train.load_checkpoint(CHECKPOINT)
+    model.layers.add_module("head", nn.Linear(10, 10))
+    with pytest.raises(ValueError, match=r"head: the page's forward pass has no Linear"):
+        digit.network(model)
+    model, _ = train.load_checkpoint(CHECKPOINT)
+    model.layers.conv1.dilation = (2, 2)
+    with pytest.raises(ValueError, match="conv1: the page's forward pass has plain convolutions only"):
+        digit.network(model)
