@@ -122,11 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     summary.set_defaults(command=_summary)
 
     digit = commands.add_parser("export-digit", help="export a trained checkpoint for the draw-a-digit page: "
-                                "ONNX with each block's maps, and sample test digits", formatter_class=formatter)
+                                "its layers and weights for the page's JavaScript, and sample test digits",
+                                formatter_class=formatter)
     digit.add_argument("--checkpoint", type=Path, default=Path("book/model/fast-s1.pt"),
                        help="weights saved by `train --save-model` (its record beside it, same name, .json)")
     digit.add_argument("--out-dir", type=Path, default=Path("_build/vendor_site/draw"),
-                       help="folder for net6.onnx and digits.json (the site serves _build/vendor_site)")
+                       help="folder for net6.json and digits.json (the site serves _build/vendor_site)")
     digit.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
     digit.set_defaults(command=_export_digit)
 
