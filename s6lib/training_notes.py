@@ -1,6 +1,7 @@
-"""What the training chapter says about particular runs, from their records: why one run took
-longer than its twins, and why the draw page's model scores differently from the table's run of
-the same seed. Each returns one sentence, or None when the records give it nothing to explain.
+"""What the training chapter says beyond the records' tables: why one run took longer than its
+twins, why the draw page's model scores differently from the table's run of the same seed (each one
+sentence from the records, or None when they give nothing to explain), and what each setting of the
+fast recipe does and which ablations measure it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
+
+from . import experiments as ex
 from .records import RecordError, load_record
+from .recipes import display_name, get_recipe, stored_name
 from .runs import Run
 
 SLOW = 1.5  # a run this many times the median time of its twins gets a sentence
@@ -46,7 +51,7 @@ def _epoch_range(records: Sequence[dict]) -> tuple[float, float]:
 def slow_run_note(runs: Sequence[Run], key: str) -> str | None:
     """Why a run of experiment `key` took far longer than the others (SLOW times their median), in the
     terms its record gives: torch threads, loader processes, runs beside it, and its epoch times."""
-    done = {r.seed: r.record for r in runs if r.key == key and r.complete}
+    done = {r.seed: r.record for r in runs if r.key == stored_name(key) and r.complete}
     slow = {s: rec for s, rec in done.items()
             if len(done) > 2 and _minutes(rec) > SLOW * statistics.median(
                 _minutes(o) for t, o in done.items() if t != s)}
@@ -76,6 +81,18 @@ def slow_run_note(runs: Sequence[Run], key: str) -> str | None:
             f"{rec['epochs'][-1]['test_acc']:.2f}%, lies among the others' ({twin_accs[0]:.2f}–{twin_accs[-1]:.2f}%).")
 
 
+def precision_note(runs: Sequence[Run], keys: Sequence[str] = ("original", "fast")) -> str:
+    """Which precision each experiment's complete runs trained in, from their records."""
+    parts = []
+    for key in keys:
+        done = [r.record for r in runs if r.key == stored_name(key) and r.complete]
+        if done:
+            words = " and ".join(sorted({precision_word(rec) for rec in done}))
+            count = f"{len(done)} runs" if len(done) > 1 else "one run"
+            parts.append(f"{count} of the `{display_name(key)}` recipe{' trained' * (not parts)} in {words}")
+    return f"The {' and the '.join(parts)}." if parts else "No run is recorded yet."
+
+
 def checkpoint_note(runs: Sequence[Run], checkpoint_record: str | Path) -> str | None:
     """The draw page's model against the table's run of the same recipe and seed: why two numbers."""
     try:
@@ -90,7 +107,49 @@ def checkpoint_note(runs: Sequence[Run], checkpoint_record: str | Path) -> str |
     images = round(abs(ours - theirs) / 100 * TEST_IMAGES)
     same = ("the same final accuracy" if images == 0 else
             f"{abs(ours - theirs):.2f} points apart, {images} test image{'s' * (images != 1)}")
-    return (f"The model of the page *Try Net6: draw a digit* is a separate run of the `{recipe}` recipe, seed "
+    return (f"The model of the page *Try Net6: draw a digit* is a separate run of the `{display_name(recipe)}` recipe, seed "
             f"{seed}, trained in {precision_word(model)} (final test accuracy {ours:.2f}%); the table's seed {seed} "
             f"trained in {precision_word(twin)} ({theirs:.2f}%). The "
             f"same seed in another precision rounds every step a little differently, and here they end {same}.")
+
+
+# What changing each setting does, for the fast recipe's table of where its settings came from.
+SETTING_EFFECTS = {
+    "dropout": "drops fewer values in training: less noise, less regularisation",
+    "lr": "the peak of the one-cycle schedule (the original's: its starting rate)",
+    "weight_decay": "pulls every weight a little towards zero at every step",
+    "nesterov": "momentum's look-ahead form",
+    "schedule": "the rate rises, then falls to nearly zero, batch by batch",
+    "batch_size": "more, noisier steps per epoch",
+    "epochs": "the course's budget of epochs",
+    "pipeline": "the same augmentation, made in batches on the device: speed only",
+    "step_size": "the step schedule's; one-cycle has none",
+    "gamma": "the step schedule's; one-cycle has none",
+    "pct_start": "the share of all steps spent raising the rate",
+}
+
+
+def recipe_origins(key: str = "fast", base: str = "original", plan: str = "ablations") -> pd.DataFrame:
+    """One row per setting in which recipe `key` differs from `base` (the model's dropout as "dropout"):
+    both values, what the setting does, and the experiments of `plan` that change that setting."""
+    recipe, base_recipe = get_recipe(key), get_recipe(base)
+    changes = ex.recipe_changes(recipe, base_recipe)
+    if "model" in changes:
+        del changes["model"]
+        changes = {f: (a, b) for f, (a, b) in ex.spec_changes(recipe.model, base_recipe.model).items()} | changes
+    measured: dict[str, list[str]] = {field: [] for field in changes}
+    for exp in ex.get_plan(plan):
+        built = exp.build()
+        touched = set(ex.recipe_changes(built, recipe)) - {"model"}
+        if built.model != recipe.model:
+            touched |= set(ex.spec_changes(built.model, recipe.model))
+        for field in touched & set(changes):
+            measured[field].append(display_name(exp.key))
+    return pd.DataFrame([{
+        "setting": field, display_name(base_recipe.name): _value(old), display_name(recipe.name): _value(new),
+        "what it does": SETTING_EFFECTS.get(field, ""), "measured by": ", ".join(measured[field]) or "–",
+    } for field, (old, new) in changes.items()])
+
+
+def _value(v) -> str:
+    return "–" if v is None else f"{v:g}" if isinstance(v, float) else str(v)

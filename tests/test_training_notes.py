@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass
 
-from s6lib import run_notes
+from s6lib import training_notes as run_notes
 
 
 @dataclass
@@ -56,3 +56,28 @@ def test_the_draw_pages_model_against_the_tables_run(tmp_path, monkeypatch):
     assert "the table's seed 1 trained in bf16 (99.52%)" in note and "0.01 points apart, 1 test image." in note
     assert run_notes.checkpoint_note([FakeRun("fast", 2, twin)], path) is None  # no run of that seed
     assert run_notes.checkpoint_note([FakeRun("fast", 1, twin)], tmp_path / "absent.json") is None
+
+
+def test_the_precision_note_names_each_recipes_precision_from_its_records():
+    runs = [FakeRun("seed", 1, record(1, 20, 1, [60])), FakeRun("seed", 2, record(2, 20, 1, [60])),
+            FakeRun("fast", 1, record(1, 5, 1, [20], precision="bf16-autocast")),
+            FakeRun("fast", 2, record(2, 5, 1, [20]), complete=False)]
+    assert run_notes.precision_note(runs) == ("The 2 runs of the `original` recipe trained in float32 and the "
+                                              "one run of the `fast` recipe in bf16.")
+
+
+def test_each_setting_of_the_fast_recipe_is_listed_with_the_ablations_that_change_it():
+    from s6lib import experiments as ex
+    from s6lib.recipes import get_recipe
+
+    table = run_notes.recipe_origins().set_index("setting")
+    fast, original = get_recipe("fast"), get_recipe("original")
+    assert table.loc["batch_size", "original"] == str(original.batch_size)
+    assert table.loc["batch_size", "fast"] == str(fast.batch_size)
+    assert table.loc["dropout", "fast"] == "0.05" and "dropout-0.25" in table.loc["dropout", "measured by"]
+    assert set(table.index) >= {"lr", "weight_decay", "nesterov", "schedule", "epochs", "pipeline"}
+    for setting, row in table.iterrows():
+        for key in filter(None, row["measured by"].replace("–", "").split(", ")):
+            built = ex.get_experiment(key).build()
+            changed = set(ex.recipe_changes(built, fast)) | set(ex.spec_changes(built.model, fast.model))
+            assert setting in changed, f"{key} does not change {setting}"
