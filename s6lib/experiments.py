@@ -182,8 +182,8 @@ ABLATIONS: tuple[Experiment, ...] = (
                why="A few images are enlarged (a centre crop resized back); without it digit size varies less."),
     Experiment("no-rotation", "augment", "no RandomRotation(±20°)",
                "Does the large rotation help?", ("trial-7",), overrides=_aug_off(rotation=0.0),
-               why="Most test digits are only slightly slanted; a large rotation may teach an invariance the test "
-                   "set does not need, or prevent over-fitting to upright digits."),
+               why="Rotations of up to ±20° show the net slanted versions of every training digit, so it need not "
+                   "learn each slant from the few digits written that way."),
     Experiment("no-affine", "augment", "no RandomAffine(5°) (a second, small rotation)",
                "Does the second, small rotation add anything?", ("trial-7",), overrides=_aug_off(affine_degrees=0.0),
                why="It adds a small rotation to the large one; on its own it should change little."),
@@ -208,8 +208,9 @@ ABLATIONS: tuple[Experiment, ...] = (
                why="BatchNorm before ReLU centres the pre-activations, so about half of each map is zeroed."),
     Experiment("no-bn", "batchnorm", "no BatchNorm",
                "How much does BatchNorm carry?", (), model="net6-d05-no-bn",
-               why="Without BatchNorm each layer's input scale drifts as the weights change, and one-cycle's "
-                   "peak rate may be too high."),
+               why="Without BatchNorm the class scores are ReLU outputs averaged over the map, never below 0: a "
+                   "class channel whose ReLU is 0 for every image scores 0 everywhere and gets no gradient to "
+                   "recover."),
     Experiment("batch-512", "recipe", "batch 512, the original's (from 128)",
                "Is the smaller batch part of why the fast recipe is fast?", (), overrides={"batch_size": 512},
                why="Fewer optimizer steps per epoch at the same peak rate."),
