@@ -29,11 +29,19 @@ from .experiments import PLANS, RUNS_DIR, device_class, planned_runs
 from .models import VARIANTS, build_model, count_parameters, count_used_parameters, summary
 from .receptive_field import receptive_field_table
 from .recipes import RECIPE_CHOICES, ConfigError, get_recipe
-from .records import RecordError, fingerprint, load_record, write_bench_record
+from .records import RecordError, RecordInUse, fingerprint, load_record, write_bench_record
 from .sweep import Job, available_cpus, run_jobs
-from .train import WORKERS, resolve_device, run, run_config
+from .train import WORKERS, RunFailed, resolve_device, run, run_config
 
-EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
+EXIT_USAGE, EXIT_DIVERGED, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 3, 130
+EXIT_CODES = {  # listed in --help
+    0: "done",
+    EXIT_DIVERGED: "a run diverged",
+    EXIT_USAGE: "bad input (an argument, the data, a record or checkpoint, or a record another process is writing)",
+    EXIT_RUN_FAILED: "a run failed (its process died, or its record or weights could not be written)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or kill; the runs in flight saved their records)",
+}
+EXIT_HELP = "Exit status: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()) + "."
 DATA_ROOT_HELP = f"MNIST folder, torchvision layout (default: ${ENV_VAR} or ~/.cache/s6lib/data)"
 
 
@@ -41,9 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.command(args)
-    except (ConfigError, DataError, RecordError) as err:
+    except (ConfigError, DataError, RecordError, RecordInUse) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except RunFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     except KeyboardInterrupt:  # the run has already saved its record as "interrupted"
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -59,11 +70,11 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 def _parser() -> argparse.ArgumentParser:
     formatter = _Formatter
     parser = argparse.ArgumentParser(prog="s6", description="Train and inspect Net6 and its variants on MNIST.",
-                                     formatter_class=formatter)
+                                     formatter_class=formatter, epilog=EXIT_HELP)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train one recipe with one seed; write a run record",
-                                formatter_class=formatter)
+                                formatter_class=formatter, epilog=EXIT_HELP)
     _run_options(train)
     train.add_argument("--seed", type=int, default=1, help="seed for torch, numpy and the augmentation")
     train.add_argument("--out", type=Path, default=None,
@@ -73,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     train.set_defaults(command=_train)
 
     sweep = commands.add_parser("sweep", help="train a recipe over several seeds and models into a folder of records",
-                                formatter_class=formatter)
+                                formatter_class=formatter, epilog=EXIT_HELP)
     _run_options(sweep)
     sweep.add_argument("--seeds", type=int, nargs="+", default=None,
                        help="seeds to run (default: 1 2 3; with --plan, the plan's seeds, which this filters)")
@@ -201,11 +212,17 @@ def _plan_jobs(args: argparse.Namespace) -> tuple[list, Path]:
     return list(jobs.values()), out_dir
 
 
-def _set_threads(args: argparse.Namespace) -> None:
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads {args.threads}: must be >= 1")
-        torch.set_num_threads(args.threads)
+def _threads(args: argparse.Namespace) -> int | None:
+    """--threads, checked: at least 1, and at most the CPUs here (more are slower: a note, and the CPUs)."""
+    if args.threads is None:
+        return None
+    if args.threads < 1:
+        raise ConfigError(f"--threads {args.threads}: must be >= 1")
+    cpus = available_cpus()
+    if args.threads > cpus:
+        print(f"note: --threads {args.threads} is more than the {cpus} CPUs here; using {cpus}", file=sys.stderr)
+        return cpus
+    return args.threads
 
 
 def _train_kwargs(args: argparse.Namespace) -> dict:
@@ -223,7 +240,9 @@ def _default_name(recipe, seed: int) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     recipe = _recipe(args)
-    _set_threads(args)
+    threads = _threads(args)
+    if threads:
+        torch.set_num_threads(threads)
     out = args.out or Path("runs") / _default_name(recipe, args.seed)
     record = run(recipe, seed=args.seed, out=out, save_model=args.save_model, **_train_kwargs(args))
     print(f"{record['status']}: wrote {out}")
@@ -248,17 +267,19 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs {args.jobs}: must be >= 1")
     processes = args.jobs or (available_cpus() if resolve_device(args.device).type == "cpu" else 1)
-    if processes == 1:
-        _set_threads(args)
-    counts = run_jobs(jobs, options, processes=processes, threads=args.threads, force=args.force)
+    threads = _threads(args)
+    if processes == 1 and threads:
+        torch.set_num_threads(threads)
+    counts = run_jobs(jobs, options, processes=processes, threads=threads, force=args.force)
     print(f"sweep finished: {counts['complete']} complete, {counts['diverged']} diverged, "
           f"{counts['skipped']} skipped (already done) in {out_dir}")
     return EXIT_DIVERGED if counts["diverged"] else 0
 
 
 def _list_plan(args: argparse.Namespace, jobs: list, out_dir: Path, options: dict) -> int:
-    """Print each planned run and the state of its record in out_dir; train nothing."""
-    missing = 0
+    """Print each planned run and the state of its record in out_dir, every record that does not validate
+    too (then exit status 2); train nothing."""
+    missing, invalid = 0, []
     for job in jobs:
         config = run_config(job.recipe, seed=job.seed, limit_train=options["limit_train"],
                             limit_test=options["limit_test"], dry_run=options["dry_run"],
@@ -266,12 +287,22 @@ def _list_plan(args: argparse.Namespace, jobs: list, out_dir: Path, options: dic
         if not job.out.exists():
             state = "missing"
         else:
-            old = load_record(job.out)
-            state = old["status"] if old["config_fingerprint"] == fingerprint(config) else "stale (another config)"
+            try:
+                old = load_record(job.out)
+                state = old["status"] if old["config_fingerprint"] == fingerprint(config) else "stale (another config)"
+            except RecordError as err:
+                state = "invalid"
+                invalid.append(err)
         missing += state != "complete"
         print(f"{job.out}  {job.recipe.model}  {state}")
     plans = " + ".join(repr(plan) for plan in args.plan)
     print(f"{len(jobs) - missing} of {len(jobs)} runs of plan {plans} complete in {out_dir}; {missing} to run")
+    for err in invalid:
+        print(f"error: {err}", file=sys.stderr)
+    if invalid:
+        print(f"error: {len(invalid)} record(s) do not validate (above): fix or delete them, then run the sweep",
+              file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 

@@ -116,6 +116,9 @@ def _materialize(source: Path, dest: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as out, (gzip.open(source) if source.suffix == ".gz" else open(source, "rb")) as src:
             shutil.copyfileobj(src, out)
+            empty = out.tell() == 0
+        if empty:  # gzip reads an empty file as an empty archive: name the file at fault, not the copy
+            raise EOFError("it holds nothing")
         os.chmod(tmp, 0o644)  # temp files are private; the data is not
         os.replace(tmp, dest)
     except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError

@@ -27,7 +27,7 @@ from .data import MEAN, STD, mnist_tensors
 from .models import Net
 from .receptive_field import receptive_field
 from .records import load_record
-from .train import load_checkpoint
+from .train import checkpoint_record, load_checkpoint
 
 MODEL_FILE, DIGITS_FILE = "net6.json", "digits.json"
 GALLERY_SIZE = 24  # the training chapter's gallery: the 24 test digits most fast-recipe seeds miss
@@ -155,14 +155,15 @@ def gallery_indices(runs_dir=None, root=None) -> set[int]:
 def sample_digits(record: dict, gallery: set[int], right: int = 16, wrong: int = 8, root=None) -> list[dict]:
     """MNIST test digits for the page, in test-set order: `wrong` of those the record's final model
     misclassifies (those in the gallery first) and `right` spread over the rest. Each with its own
-    28×28 pixels (0-255) and whether the gallery shows it; the page itself says which it gets wrong."""
+    28×28 pixels (784 bytes, 0-255, row by row, in base64) and whether the gallery shows it; the page
+    itself says which it gets wrong."""
     images, labels = mnist_tensors(False, root)
     missed = sorted(index for index, _ in record["misclassified"])
     picked = sorted(missed, key=lambda i: i not in gallery)[:wrong]
     others = [i for i in range(len(labels)) if i not in set(missed)]
     picked += others[::len(others) // right][:right]
     return [{"index": i, "label": int(labels[i]), "in_gallery": i in gallery,
-             "pixels": images[i, 0].flatten().tolist()} for i in sorted(picked)]
+             "pixels": base64.b64encode(images[i, 0].numpy().tobytes()).decode()} for i in sorted(picked)]
 
 
 def _write_json(data: dict, path: Path) -> Path:
@@ -180,9 +181,7 @@ def write_site_files(checkpoint: str | Path, out_dir: str | Path, record_path: s
     checkpoint's .json sibling) must be the checkpoint's run."""
     model, meta = load_checkpoint(checkpoint)
     record_path = Path(record_path or Path(checkpoint).with_suffix(".json"))
-    record = load_record(record_path)
-    if record["config_fingerprint"] != meta["config_fingerprint"]:
-        raise ValueError(f"{checkpoint} was not saved by the run of {record_path} (config fingerprints differ)")
+    record = checkpoint_record(checkpoint, record_path)  # CheckpointError unless that run saved it
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     facts = {

@@ -283,8 +283,6 @@ def validate_bench(record, source: str = "<bench record>") -> dict:
     if record.get("kind") != "bench" or type(version) is not int or version not in BENCH_READS:
         fail("schema_version", f"is {record.get('kind')!r} version {version!r}; "
                                f"this s6lib reads 'bench' versions {', '.join(map(str, BENCH_READS))}")
-    for field in non_finite(record)[:1]:
-        fail(field, "is not finite (NaN, or infinite: too large for a float)")
     v3 = version >= 3
     _check_fields(record, {**BENCH_SCHEMA, **(BENCH_V3 if v3 else {})}, "", fail)
     row_extra = BENCH_ROW_V3 if v3 else {}
@@ -315,6 +313,8 @@ def validate_bench(record, source: str = "<bench record>") -> dict:
         if (fraction is None) != (peak is None) or (fraction is not None and not 0 < fraction <= 1):
             fail(f"{where}.fraction_of_peak", "must be in (0, 1] where a peak is known (above 1, the peak is wrong), "
                                               "else null")
+    for field in non_finite(record)[:1]:  # last: the checks above say more about the fields they know
+        fail(field, "is not finite (NaN, or infinite: too large for a float)")
     return record
 
 

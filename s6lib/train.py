@@ -6,13 +6,16 @@ and s6lib.graph's; the record's `engine` says which ran.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import pickle
 import random
 import re
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,22 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 DRY_RUN_BATCHES = 2  # training batches of a --dry-run (one test batch)
 WORKERS = 2  # pipeline A's DataLoader processes (Colab and this CI machine have 2 CPU cores)
 LIVE_ENV = "S6_LIVE_TRAIN"  # "1": the training chapter re-trains live even without CUDA; "0": never
+SEED_MAX = 2**32 - 1  # numpy's seeds are 0 .. 2**32 - 1
+
+
+class RunFailed(RuntimeError):
+    """A run that could not finish its work: its process died, or its weights or record could not be written."""
+
+
+class CheckpointError(ConfigError):
+    """A file that is not a checkpoint `save_checkpoint` wrote (or not one for the model it names)."""
+
+
+def check_seed(seed: int) -> int:
+    """`seed`, or ConfigError when numpy cannot take it."""
+    if not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"seed {seed}: must be in 0..{SEED_MAX} (numpy's range)")
+    return seed
 
 
 def set_seed(seed: int) -> None:
@@ -106,6 +125,39 @@ def run_config(recipe: Recipe, *, seed: int, limit_train: int | None = None, lim
     }
 
 
+def checked_config(recipe: Recipe, *, seed: int, limit_train: int | None = None, limit_test: int | None = None,
+                   dry_run: bool = False, num_workers: int = WORKERS) -> dict:
+    """`run_config`, after refusing what a run cannot do: a bad recipe, seed or limit, a number that is
+    not finite (ConfigError naming it). Nothing is loaded or trained."""
+    config = run_config(recipe, seed=seed, limit_train=limit_train, limit_test=limit_test, dry_run=dry_run,
+                        num_workers=num_workers)
+    validate(_effective(recipe, limit_train, limit_test, dry_run)[0])
+    check_seed(seed)
+    for name, limit in (("limit_train", config["limit_train"]), ("limit_test", config["limit_test"])):
+        if limit is not None and limit < 1:
+            raise ConfigError(f"{name}={limit}: must be >= 1")
+    for field in records.non_finite(config["recipe"])[:1]:  # inf or nan: no record could hold it
+        raise ConfigError(f"recipe {recipe.name!r}: {field} must be a finite number")
+    return config
+
+
+def check_output(path: str | Path, what: str) -> Path:
+    """`path`, or ConfigError unless a file can be written there: not a folder, in a folder that exists
+    (or can be made) and takes new files. Checked before a run starts, so that it cannot end unsaved."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder: name a file (in it, or elsewhere)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ConfigError(f"{what} {path} cannot be written ({err.strerror or err}): choose a path in a writable "
+                          "folder") from None
+    return path
+
+
 def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", data_root=None,
         out: str | Path | None = None, limit_train: int | None = None, limit_test: int | None = None,
         dry_run: bool = False, num_workers: int = WORKERS, engine: str = "auto", precision: str = "auto",
@@ -118,15 +170,28 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
     bf16 natively. The record's `engine` says what ran and why not faster. A non-finite
     loss ends the run with status "diverged"; Ctrl-C with "interrupted". With `save_model`,
     a complete run also saves its final weights there (`save_checkpoint`).
+
+    Before any work, bad settings and output paths are refused (ConfigError), and `out` and
+    `save_model` are locked for this process (records.WriteLock; RecordInUse when another one
+    writes them). A record or weights that cannot be written raise RunFailed, with the record
+    saying so where it can be written.
     """
     device = resolve_device(device) if isinstance(device, str) else device
-    config = run_config(recipe, seed=seed, limit_train=limit_train, limit_test=limit_test,
-                        dry_run=dry_run, num_workers=num_workers)
+    config = checked_config(recipe, seed=seed, limit_train=limit_train, limit_test=limit_test,
+                            dry_run=dry_run, num_workers=num_workers)
+    outputs = [check_output(path, what) for path, what in ((out, "the run record"), (save_model, "the weights"))
+               if path is not None]
+    with contextlib.ExitStack() as locks:
+        for path in outputs:
+            locks.enter_context(records.WriteLock(path))
+        return _run(recipe, config, seed=seed, device=device, data_root=data_root, out=out,
+                    limit_train=limit_train, limit_test=limit_test, dry_run=dry_run, num_workers=num_workers,
+                    engine=engine, precision=precision, progress=progress, save_model=save_model, log=log)
+
+
+def _run(recipe: Recipe, config: dict, *, seed, device, data_root, out, limit_train, limit_test, dry_run,
+         num_workers, engine, precision, progress, save_model, log) -> dict:
     recipe, limit_train, limit_test = _effective(recipe, limit_train, limit_test, dry_run)
-    validate(recipe)
-    for name, limit in (("limit_train", limit_train), ("limit_test", limit_test)):
-        if limit is not None and limit < 1:
-            raise ConfigError(f"{name}={limit}: must be >= 1")
     use_graph, why_eager = select_engine(engine, recipe, device)
     precision, why_float32 = select_precision(precision, device)
     progress = progress_default() if progress is None else progress
@@ -170,7 +235,7 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
         f"{len(train_loader)} batches of {recipe.batch_size}, {engine['step']} step ({engine['precision']}{why})")
 
     start = time.perf_counter()
-    epoch = 0
+    epoch, unsaved = 0, None
     try:
         for epoch in range(1, recipe.epochs + 1):
             t0 = time.perf_counter()
@@ -188,7 +253,11 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
             record["misclassified"] = misclassified(final, eval_loader, device, precision)
         record["status"] = "complete"
         if save_model is not None:
-            save_checkpoint(final, record, save_model)
+            try:
+                save_checkpoint(final, record, save_model)
+            except OSError as err:
+                unsaved = f"the weights could not be saved to {save_model} ({err.strerror or err})"
+                record["message"] = f"complete, but {unsaved}: train it again to get them"
     except Diverged as err:
         record["status"] = "diverged"
         record["diverged_at"] = {"epoch": epoch, "step": err.step}
@@ -199,6 +268,8 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
         _save(record, out, start, finished=True)
         raise
     _save(record, out, start, finished=True)
+    if unsaved:
+        raise RunFailed(f"{unsaved}; the run completed, and {out or 'its record'} says so")
     return record
 
 
@@ -220,7 +291,7 @@ def save_checkpoint(model: torch.nn.Module, record: dict, path: str | Path) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().float().contiguous().cpu() if v.is_floating_point() else v.cpu()
              for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         os.chmod(tmp, 0o644)  # temp files are private; a checkpoint is not
@@ -234,16 +305,68 @@ def save_checkpoint(model: torch.nn.Module, record: dict, path: str | Path) -> P
 
 
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
-    """(the model in eval mode, the checkpoint's metadata) from `save_checkpoint`'s file."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    model = build_model(checkpoint["model"])
-    model.load_state_dict(checkpoint["state_dict"])
+    """(the model in eval mode, the checkpoint's metadata) from `save_checkpoint`'s file; CheckpointError
+    naming the file when it is not one. Loads tensors only (weights_only): a checkpoint runs no code."""
+    path = Path(path)
+    remedy = "make one with `python -m s6lib train --save-model PATH` (see README.md)"
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder, not a file: {remedy}")
+    try:
+        file = open(path, "rb")
+    except OSError as err:
+        raise CheckpointError(f"cannot read checkpoint {path} ({err.strerror or err}): {remedy}") from None
+    with file:
+        try:
+            checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError):
+            # torch's own message suggests weights_only=False, which would run whatever the file holds
+            raise CheckpointError(f"{path} is not a checkpoint saved by `train --save-model` (not a torch file, "
+                                  f"truncated, or holding more than tensors): {remedy}") from None
+    if not (isinstance(checkpoint, dict) and {"model", "config_fingerprint", "state_dict"} <= checkpoint.keys()):
+        raise CheckpointError(f"{path} lacks the model name, config fingerprint or weights that "
+                              f"`train --save-model` saves: {remedy}")
+    try:
+        model = build_model(checkpoint["model"])
+        model.load_state_dict(checkpoint["state_dict"])
+    except (ConfigError, KeyError, ValueError, RuntimeError, TypeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"the weights in {path} do not fit model {checkpoint['model']!r} ({first[:200]}): "
+                              f"{remedy}") from None
     return model.eval(), {k: v for k, v in checkpoint.items() if k != "state_dict"}
 
 
 def _save(record: dict, out, start: float, finished: bool = False) -> None:
+    """Write the record (every epoch, and when the run ends); RunFailed when it cannot be, after marking
+    the copy already there (which says "running") as stopped, if that can be written."""
     record["seconds"] = time.perf_counter() - start
     if finished:
         record["finished_utc"] = records.utc_now()
-    if out is not None:
+    if out is None:
+        return
+    try:
         records.write_record(record, out)
+    except (OSError, records.RecordError) as err:
+        why = getattr(err, "strerror", None) or str(err)
+        try:
+            marked = records.mark_stopped(out, f"the run went on ({record['status']}, {len(record['epochs'])} "
+                                               f"epochs), but its record could not be written: {why}")
+        except (OSError, records.RecordError):
+            marked = False
+        state = "now says the run stopped" if marked else "is out of date"
+        raise RunFailed(f"could not write the run record {out} ({why}); the file there {state}: "
+                        "fix the folder (space, permissions) and train it again") from None
+
+
+def checkpoint_record(checkpoint: str | Path, record_path: str | Path | None = None) -> dict:
+    """The run record of `checkpoint` (default: the .json beside it), validated; CheckpointError unless
+    that run saved the checkpoint (their config fingerprints differ)."""
+    record_path = Path(record_path or Path(checkpoint).with_suffix(".json"))
+    _, meta = load_checkpoint(checkpoint)
+    if not record_path.is_file():
+        raise CheckpointError(f"checkpoint {checkpoint} has no run record at {record_path}: `train --save-model` "
+                              "writes both; keep them side by side")
+    record = records.load_record(record_path)
+    if record["config_fingerprint"] != meta["config_fingerprint"]:
+        raise CheckpointError(f"{checkpoint} was not saved by the run of {record_path} (config fingerprints "
+                              "differ): put the checkpoint beside its own record")
+    return record

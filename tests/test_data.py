@@ -91,6 +91,16 @@ def test_a_corrupt_gz_file_is_an_error_naming_it(tmp_path, monkeypatch):
         prepare_mnist(tmp_path, download=False)
 
 
+def test_an_empty_gz_file_is_an_error_naming_it_not_its_copy(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    raw = fake_raw(tmp_path, suffix=".gz")
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(b"")  # a download cut off before its first byte
+    with pytest.raises(DataError, match=r"cannot decompress .*raw/train-images-idx3-ubyte\.gz into .*: it holds "
+                                        r"nothing\. Replace the file"):
+        prepare_mnist(tmp_path, download=False)
+    assert not (tmp_path / "cache" / "s6lib" / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
 def test_a_gz_file_with_wrong_content_is_an_md5_error(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     raw = fake_raw(tmp_path, suffix=".gz")

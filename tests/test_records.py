@@ -156,11 +156,10 @@ def test_a_benchmark_record_with_a_non_finite_number_anywhere_is_refused(tmp_pat
     bench = next((ROOT / "book" / "runs" / "bench").glob("*.json"))
     record = json.loads(bench.read_text())
     load_any_record(bench)
-    record["environment"]["threads"] = 1
-    record["configs"][0]["speedup"] = {name: float("nan") for name in record["configs"][0]["speedup"]}
+    record["startup_seconds"] = float("nan")  # a field the benchmark's own checks do not look at
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(record))
-    with pytest.raises(RecordError, match=r"bench.json: field 'configs\[0\]\.speedup\..*': is not finite"):
+    with pytest.raises(RecordError, match=r"bench.json: field 'startup_seconds': is not finite"):
         load_any_record(path)
 
 

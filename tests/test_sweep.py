@@ -1,15 +1,17 @@
 """Sweeps with several training processes: records, resuming, and stopping midway."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from s6lib.__main__ import main
-from s6lib.records import load_record
+from s6lib.records import WriteLock, load_record
 from s6lib.sweep import Progress
 
 TINY = ["--recipe", "fast", "--device", "cpu", "--limit-train", "256", "--limit-test", "128", "--batch-size", "64"]
@@ -75,3 +77,121 @@ def test_several_plans_list_each_record_once(plans, capsys, tmp_path):
     out = capsys.readouterr().out
     assert out.count("/fast-s1.json ") == 1  # the fast recipe is in both plans: one record
     assert "0 of 97 runs of plan " in out
+
+
+# --- issue 20: one writer per record, dead and orphaned children, start-up Ctrl-C -----------------
+
+FAST = "fast-net6-dropout-0.05"
+
+
+def test_the_same_seed_twice_is_one_run(mnist_root, capsys, tmp_path):
+    argv = ["sweep", *TINY, "--dry-run", "--seeds", "1", "1", "--jobs", "1", "--data-root", str(mnist_root),
+            "--out-dir", str(tmp_path)]
+    assert main(argv) == 0
+    assert "1 runs to train (0 already done)" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{FAST}-s1.json"]
+
+
+def test_a_sweep_refuses_a_record_another_process_writes_before_any_run_starts(capsys, tmp_path):
+    with WriteLock(tmp_path / f"{FAST}-s2.json"):
+        code = main(["sweep", *TINY, "--seeds", "1", "2", "--jobs", "2", "--data-root", str(tmp_path / "none"),
+                     "--out-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{FAST}-s2.json is being written by process {os.getpid()}" in err
+    assert "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_sweep_list_reports_every_record_that_does_not_validate(capsys, tmp_path):
+    bad = [tmp_path / "cpu" / name for name in ("fast-s1.json", "fast-s2.json")]
+    for path, text in zip(bad, ['{"half', json.dumps({"schema_version": 4})]):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert main(["sweep", "--plan", "training", "--list", "--out-dir", str(tmp_path / "cpu")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.count("  invalid") == 2 and "runs of plan 'training' complete" in captured.out
+    for path in bad:
+        assert str(path) in captured.err
+    assert "2 record(s) do not validate" in captured.err
+
+
+def _holders(paths, timeout=120.0) -> dict:
+    """The pid in each record's lock file, once every record has finished an epoch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        locks = {p: p.with_name(f".{p.name}.lock") for p in paths}
+        if all(p.exists() and json.loads(p.read_text())["epochs"] and locks[p].exists() for p in paths):
+            try:
+                return {p: int(locks[p].read_text()) for p in paths}
+            except (FileNotFoundError, ValueError):
+                pass
+        time.sleep(0.5)
+    raise AssertionError("the runs never finished an epoch")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"  # a zombie has stopped
+    except FileNotFoundError:
+        return True
+
+
+def _runs_started(pid: int) -> bool:
+    """Whether the sweep `pid` has started a training process (not a helper such as ldconfig)."""
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return True
+        except FileNotFoundError:
+            pass
+    return False
+
+
+def _sweep(tmp_path, mnist_root, **popen):
+    argv = [sys.executable, "-m", "s6lib", "sweep", *TINY, "--epochs", "200", "--seeds", "1", "2", "--jobs", "2",
+            "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+@pytest.mark.slow
+def test_a_run_that_dies_stops_the_sweep_with_one_line_and_its_own_exit_status(mnist_root, tmp_path):
+    sweep = _sweep(tmp_path, mnist_root)
+    records = [tmp_path / f"{FAST}-s{s}.json" for s in (1, 2)]
+    holders = _holders(records)
+    os.kill(holders[records[0]], signal.SIGKILL)  # as the kernel's OOM killer does
+    _, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 3, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert f"the run for {records[0]} (net6-dropout-0.05, seed 1) died (killed by SIGKILL" in err
+    assert "run it again to resume" in err
+    dead, other = load_record(records[0]), load_record(records[1])
+    assert dead["status"] == "interrupted" and "its training process died (killed by SIGKILL)" in dead["message"]
+    assert other["status"] == "interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in records)  # no lock left
+
+
+@pytest.mark.slow
+def test_the_runs_of_a_sweep_that_is_killed_stop_and_say_so(mnist_root, tmp_path):
+    sweep = _sweep(tmp_path, mnist_root)
+    records = [tmp_path / f"{FAST}-s{s}.json" for s in (1, 2)]
+    holders = _holders(records)
+    sweep.kill()  # kill -9: the sweep cannot stop its children itself
+    sweep.communicate(timeout=30)
+    deadline = time.monotonic() + 60
+    while not all(_gone(pid) for pid in holders.values()):
+        assert time.monotonic() < deadline, "the orphaned runs went on training"
+        time.sleep(0.5)
+    for path in records:
+        assert load_record(path)["status"] == "interrupted"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in records)
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_runs_start_prints_one_line(mnist_root, tmp_path):
+    sweep = _sweep(tmp_path, mnist_root, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not _runs_started(sweep.pid):
+        assert time.monotonic() < deadline and sweep.poll() is None, "the sweep never started a run"
+        time.sleep(0.05)
+    os.killpg(sweep.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: to every process of the group
+    _, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130 and err.strip() == "interrupted", err

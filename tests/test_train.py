@@ -1,16 +1,17 @@
 import dataclasses
+import os
 import subprocess
 
 import pytest
 import torch
 
-from s6lib import engine, provenance, train
+from s6lib import engine, provenance, records, train
 from s6lib.data import device_loaders
 from s6lib.models import build_model
 from s6lib.recipes import RECIPES, ConfigError
 from s6lib.records import load_record
 
-from conftest import numbers, small_run
+from conftest import ROOT, numbers, small_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small steps share two cores badly
 
@@ -122,3 +123,119 @@ def test_environment_names_the_device():
     env = provenance.run_environment(CPU)
     assert env["device"] == "cpu" and "cores" in env["device_name"]
     assert env["cudnn"] is None
+
+
+# --- issue 20: nothing lost to a bad output path, one writer, bad settings refused first ----------
+
+NO_DATA = "no-mnist-here"  # a data root with nothing in it: a test that reaches the data fails on it
+
+
+def quick(tmp_path, **kwargs) -> dict:
+    """train.run on the fast recipe on the CPU, with `kwargs`; no data unless given."""
+    return train.run(RECIPES["fast"], **{"device": "cpu", "data_root": tmp_path / NO_DATA, "progress": False,
+                                         "log": lambda *a: None, **kwargs})
+
+
+@pytest.mark.parametrize("where, problem", [
+    (lambda tmp: {"out": tmp}, "the run record .* is a folder"),
+    (lambda tmp: {"out": tmp / "file.txt" / "r.json"}, "the run record .*file.txt/r.json cannot be written"),
+    (lambda tmp: {"out": tmp / "r.json", "save_model": tmp}, "the weights .* is a folder"),
+    (lambda tmp: {"save_model": tmp / "file.txt" / "w.pt"}, "the weights .* cannot be written"),
+])
+def test_a_bad_output_path_is_refused_before_any_work(tmp_path, where, problem):
+    (tmp_path / "file.txt").write_text("a file where a folder goes")
+    with pytest.raises(ConfigError, match=problem):
+        quick(tmp_path, **where(tmp_path))  # not DataError: refused before the data is looked for
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def test_a_read_only_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    if os.geteuid() == 0:  # root writes into read-only folders: the kernel's answer to anyone else, then
+        def denied(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(train.tempfile, "mkstemp", denied)
+    with pytest.raises(ConfigError, match=r"the run record .*ro/r.json cannot be written \(Permission denied\)"):
+        quick(tmp_path, out=folder / "r.json")
+
+
+def test_weights_that_cannot_be_saved_leave_a_record_that_says_so(mnist_root, tmp_path, monkeypatch):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(train, "save_checkpoint", full_disk)
+    out = tmp_path / "r.json"
+    with pytest.raises(train.RunFailed, match=r"the weights could not be saved to .*w.pt \(No space left"):
+        quick(tmp_path, data_root=mnist_root, dry_run=True, out=out, save_model=tmp_path / "w.pt")
+    record = load_record(out)
+    assert record["status"] == "complete" and "the weights could not be saved" in record["message"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no lock or temp file left
+
+
+def test_a_final_record_that_cannot_be_written_is_not_left_running(mnist_root, tmp_path, monkeypatch):
+    real, failed = records.write_record, []
+
+    def fails_once_at_the_end(record, path):
+        if record["finished_utc"] and not failed:
+            failed.append(path)
+            raise OSError(5, "Input/output error")
+        return real(record, path)
+
+    monkeypatch.setattr(records, "write_record", fails_once_at_the_end)
+    out = tmp_path / "r.json"
+    with pytest.raises(train.RunFailed, match=r"could not write the run record .*r.json \(Input/output error\); "
+                                              r"the file there now says the run stopped"):
+        quick(tmp_path, data_root=mnist_root, dry_run=True, out=out)
+    record = load_record(out)
+    assert failed and record["status"] == "interrupted" and "could not be written" in record["message"]
+
+
+def test_a_record_another_process_writes_is_refused_naming_it(tmp_path):
+    out = tmp_path / "r.json"
+    with records.WriteLock(out):
+        with pytest.raises(records.RecordInUse, match=rf"r.json is being written by process {os.getpid()}"):
+            quick(tmp_path, out=out)
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"seed": -1}, r"seed -1: must be in 0..4294967295"),
+    ({"seed": 2**32}, r"seed 4294967296: must be in 0..4294967295"),
+    ({"recipe": dataclasses.replace(RECIPES["fast"], lr=float("inf"))}, r"lr must be a finite number"),
+    ({"recipe": dataclasses.replace(RECIPES["fast"], weight_decay=float("inf"))}, r"weight_decay must be a finite"),
+])
+def test_settings_numpy_or_json_cannot_take_are_refused_before_any_work(tmp_path, change, problem):
+    recipe = change.pop("recipe", RECIPES["fast"])
+    with pytest.raises(ConfigError, match=problem):
+        train.run(recipe, device="cpu", data_root=tmp_path, out=tmp_path / "r.json", **change)
+    assert list(tmp_path.iterdir()) == []
+
+
+CHECKPOINT = ROOT / "book" / "model" / "fast-s1.pt"
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda p: p.write_bytes(b"not a checkpoint at all"), "is not a checkpoint saved by `train --save-model`"),
+    (lambda p: p.write_bytes(CHECKPOINT.read_bytes()[:30_000]), "is not a checkpoint saved by `train --save-model`"),
+    (lambda p: p.mkdir(), "is a folder, not a file"),
+    (lambda p: torch.save({"model": "net6-no-bn", **{k: v for k, v in torch.load(CHECKPOINT).items() if k != "model"}},
+                          p), "do not fit model 'net6-no-bn'"),
+    (lambda p: torch.save({"state_dict": {}}, p), "lacks the model name, config fingerprint or weights"),
+])
+def test_a_bad_checkpoint_is_named_and_never_loaded_unsafely(tmp_path, make, problem):
+    path = tmp_path / "w.pt"
+    make(path)
+    with pytest.raises(train.CheckpointError, match=problem) as info:
+        train.load_checkpoint(path)
+    assert str(path) in str(info.value) and "weights_only" not in str(info.value)
+
+
+def test_a_checkpoint_beside_another_runs_record_is_refused(tmp_path):
+    assert train.checkpoint_record(CHECKPOINT)["config_fingerprint"]  # the committed pair matches
+    (tmp_path / "w.pt").write_bytes(CHECKPOINT.read_bytes())
+    with pytest.raises(train.CheckpointError, match="has no run record at"):
+        train.checkpoint_record(tmp_path / "w.pt")
+    (tmp_path / "w.json").write_bytes((ROOT / "book/runs/cpu/seed-s1.json").read_bytes())
+    with pytest.raises(train.CheckpointError, match="was not saved by the run of .*w.json"):
+        train.checkpoint_record(tmp_path / "w.pt")
