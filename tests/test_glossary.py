@@ -167,6 +167,14 @@ def first_use(term: str):
     return None
 
 
+def test_each_glossary_entry_starts_after_a_blank_line():
+    """Sphinx warns (and -W fails the build) when a term follows a definition line directly."""
+    lines = re.search(r"```\{glossary\}\n(.*?)\n```", GLOSSARY.read_text(), re.S)[1].splitlines()
+    crowded = [line for before, line in zip(lines, lines[1:]) if line and not line[0].isspace()
+               and before.startswith(" ")]
+    assert not crowded, f"glossary.md: add a blank line before {crowded}"
+
+
 def test_the_glossary_is_in_alphabetical_order_and_has_no_repeated_name():
     firsts = [entry[0] for entry in glossary_entries()]
     assert firsts == sorted(firsts, key=str.lower), "glossary.md: entries out of alphabetical order"

@@ -1,8 +1,10 @@
 """Every numeric answer of Part 2's exercises, against a computation of its own."""
 
+import json
 import math
 
 import pytest
+from conftest import ROOT
 
 from s6lib import mnist_exercises as mx
 from s6lib.backprop import CLASS_VALUES, autograd_gradients
@@ -48,3 +50,20 @@ def test_the_changed_target_gradient_is_autograds():
     ours = mx.changed_target_gradient("w5")
     assert ours == pytest.approx(autograd_gradients(CLASS_VALUES | mx.CHANGED_TARGETS)["∂E/∂w5"], abs=1e-12)
     assert ours != pytest.approx(autograd_gradients(CLASS_VALUES)["∂E/∂w5"])  # the targets matter
+
+
+def _markdown(page: str) -> str:
+    nb = json.loads((ROOT / f"book/mnist/{page}.ipynb").read_text())
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+def test_the_exercises_state_the_question_the_library_answers():
+    """The givens typed into an exercise's text are the library's: the variant's channels, the targets."""
+    net6_page, training_page = _markdown("net6"), _markdown("training")
+    channels = ", ".join(map(str, get_spec(mx.NARROW).channels))
+    assert f"`{mx.NARROW}` has the channels {channels}" in net6_page
+    assert f"`{mx.POOL_EARLY}` moves the first max-pool" in net6_page
+    assert get_spec(mx.POOL_EARLY).pool_after == (0, 3)
+    assert f"$t_1 = {mx.CHANGED_TARGETS['t1']:g}$" in training_page
+    assert f"$t_2 = {mx.CHANGED_TARGETS['t2']:g}$" in training_page
+    assert f"{mx.TRAIN_IMAGES:,} training images" in training_page
