@@ -1,6 +1,7 @@
 """The draw-a-digit page's network: the committed checkpoint, its export for the page's plain-JavaScript
 forward pass (tools/web/net.js, run here in Node), and the sample digits."""
 
+import base64
 import json
 import shutil
 import subprocess
@@ -72,12 +73,13 @@ def test_the_pages_javascript_gives_pytorchs_probabilities_and_maps(exported, mn
     out, _ = exported
     model, _ = train.load_checkpoint(CHECKPOINT)
     images, _ = mnist_tensors(False, mnist_root, limit=48)
-    x = torch.cat([page_input(images), torch.randn(4, 1, 28, 28)])  # MNIST digits, and noise
+    noise = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    x = torch.cat([page_input(images), noise])  # MNIST digits, and inputs unlike any digit
     theirs = net_js(out / digit.MODEL_FILE, x)
     with torch.no_grad():
         ours = digit.WithBlocks(model)(x)
     log_probs = np.array([t["logProbs"] for t in theirs])
-    np.testing.assert_allclose(np.exp(log_probs), ours[0].exp().numpy(), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(np.exp(log_probs), ours[0].exp().numpy(), atol=1e-5, rtol=0)  # the page: 1e-4
     np.testing.assert_allclose(log_probs, ours[0].numpy(), atol=1e-4, rtol=0)
     assert [t["prediction"] for t in theirs] == ours[0].argmax(1).tolist()
     for block in range(5):
@@ -104,10 +106,9 @@ def test_the_page_facts_and_sample_digits(exported, mnist_root):
     # the misread samples are first those the gallery also shows
     in_both = sorted(set(missed) & gallery)
     assert {d["index"] for d in digits if d["index"] in missed} >= set(in_both[:8])
-    assert all(len(d["pixels"]) == 784 and max(d["pixels"]) <= 255 for d in digits)
     images, labels = mnist_tensors(False, mnist_root)
-    assert all(d["pixels"] == images[d["index"], 0].flatten().tolist() and d["label"] == labels[d["index"]]
-               for d in digits)
+    assert all(base64.b64decode(d["pixels"]) == images[d["index"], 0].numpy().tobytes()
+               and d["label"] == labels[d["index"]] for d in digits)
     assert sum(p.stat().st_size for p in paths) < 200_000  # the page's network and samples
 
 

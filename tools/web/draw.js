@@ -104,7 +104,8 @@
     return field;
   }
 
-  const sampleField = (d) => Float32Array.from(d.pixels, (v) => v / 255);
+  const pixelsOf = (d) => Uint8Array.from(atob(d.pixels), (c) => c.charCodeAt(0)); // 784 bytes, row by row
+  const sampleField = (d) => Float32Array.from(pixelsOf(d), (v) => v / 255);
 
   function showField(field) {
     const c = input.getContext("2d"), image = c.createImageData(FIELD, FIELD);
@@ -116,7 +117,8 @@
   }
 
   // --- the network ---------------------------------------------------------------------------------
-  const timing = { start: performance.now(), readyMs: null, firstStrokeMs: null, firstPredictionMs: null };
+  // performance.now() is counted from the start of the page's navigation
+  const timing = { padMs: performance.now(), readyMs: null, firstStrokeMs: null, firstPredictionMs: null };
   const api = { last: null, timing, samples: [] };
   window.s6draw = api;
   let net = null, facts = null;
@@ -200,10 +202,10 @@
       for (let ch = 0; ch < b.maps; ch++) {
         const c = el("canvas", { width: b.size, height: b.size, "aria-hidden": "true" });
         c.style.width = c.style.height = `${b.size * zoom}px`;
-        const caption = classes
-          ? el("figcaption", {}, el("span", { text: `${ch}: ` }), el("span", { class: "s6d-score" }))
-          : el("figcaption", { text: "" });
-        grid.append(el("figure", { class: "s6d-map" }, c, caption));
+        grid.append(classes
+          ? el("figure", { class: "s6d-map" }, c,
+            el("figcaption", {}, el("span", { text: `${ch}: ` }), el("span", { class: "s6d-score" })))
+          : el("figure", { class: "s6d-map" }, c));
       }
       const scale = el("canvas", { width: 64, height: 1, "aria-hidden": "true" }), sc = scale.getContext("2d");
       for (let x = 0; x < 64; x++) { sc.fillStyle = `rgb(${colour(x / 63).join(",")})`; sc.fillRect(x, 0, 1, 1); }
@@ -303,7 +305,7 @@
     const d = facts.digits[i];
     const tmp = el("canvas", { width: FIELD, height: FIELD }), c = tmp.getContext("2d");
     const image = c.createImageData(FIELD, FIELD);
-    d.pixels.forEach((v, k) => image.data.set([v, v, v, 255], 4 * k));
+    pixelsOf(d).forEach((v, k) => image.data.set([v, v, v, 255], 4 * k));
     c.putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = false; // the pad shows the 28×28 pixels, each as a 10×10 square
     ctx.drawImage(tmp, 0, 0, PAD, PAD);
