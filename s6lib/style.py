@@ -4,12 +4,14 @@ Tables: numbers formatted by kind (accuracies with 2 decimals, losses with 4
 significant digits, counts with thousands separators), missing values as "–",
 no index or header noise, and wide tables in a box that scrolls on purpose.
 
-Figures: one Matplotlib style sized for the page's content column (about 7
-inches at 100 dpi, so a figure is shown near its natural size and its smallest
-text stays readable), integer epoch ticks, accuracy axes that stop at 100. In a
-Jupyter kernel, `use()` also makes every figure's PNG carry the size of its
-smallest text (`s6:min-font-pt`) and its dpi, so the browser test can check
-what a reader sees.
+Figures: one Matplotlib style sized so that a figure's smallest text stays at
+least 10 CSS pixels high on a phone (390 px wide, where a figure is shrunk to
+the 358 px column) and sharp on high-density screens: 5 inches wide, text of 11
+points and more, shown at 100 CSS pixels per inch (500 px on a desktop) from a
+PNG drawn at twice that. Integer epoch ticks, accuracy axes that stop at 100.
+In a Jupyter kernel, `use()` shows every figure through `figure_output`: the 2×
+PNG with its display width, carrying the size of its smallest text
+(`s6:min-font-pt`) and its dpi, so the browser test can check what a reader sees.
 """
 
 from __future__ import annotations
@@ -25,28 +27,30 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
 DASH = "–"  # a missing value
-WIDTH = 7.0  # inches: the content column at 100 dpi
-DPI = 100
+WIDTH = 5.0  # inches: at 358 CSS px (a phone's column), 11-point text is 10.9 px high
+DPI = 100  # CSS pixels per inch as shown; the PNG holds SCALE times as many
+SCALE = 2  # sharp on a 2× (retina) screen
+MIN_FONT_PT = 11  # no text in a figure is smaller than this
 RC = {
-    "figure.figsize": (WIDTH, 3.8),
+    "figure.figsize": (WIDTH, 3.2),
     "figure.dpi": DPI,
-    "savefig.dpi": DPI,
-    "font.size": 11,
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
-    "xtick.labelsize": 10,
-    "ytick.labelsize": 10,
-    "legend.fontsize": 10,
-    "figure.titlesize": 12,
+    "savefig.dpi": DPI * SCALE,
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
+    "figure.titlesize": 13,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "legend.frameon": False,
 }
-MIN_FONT_PT = 9.5  # no text in a figure is smaller than this
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -156,17 +160,26 @@ def smallest_font(fig: Figure) -> float | None:
     return min(sizes) if sizes else None
 
 
-def png(fig: Figure) -> bytes:
-    """`fig` as PNG bytes, trimmed to its content, carrying its smallest text size and dpi."""
+def png(fig: Figure, scale: float = 1) -> bytes:
+    """`fig` as PNG bytes at `scale` times its dpi, trimmed to its content, carrying its smallest
+    text size and the dpi it was drawn at."""
     buffer = io.BytesIO()
-    smallest = smallest_font(fig)
-    metadata = {"s6:dpi": f"{fig.dpi:g}"} | ({"s6:min-font-pt": f"{smallest:g}"} if smallest else {})
-    fig.savefig(buffer, format="png", bbox_inches="tight", metadata=metadata)
+    smallest, dpi = smallest_font(fig), fig.dpi * scale
+    metadata = {"s6:dpi": f"{dpi:g}"} | ({"s6:min-font-pt": f"{smallest:g}"} if smallest else {})
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata=metadata)
     return buffer.getvalue()
 
 
+def figure_output(fig: Figure) -> tuple[bytes, dict]:
+    """How a notebook shows `fig`: a PNG at SCALE× with the width to show it at (its size at the
+    figure's own dpi), which Jupyter, Colab and the book's pages honour."""
+    data = png(fig, SCALE)
+    width, _ = Image.open(io.BytesIO(data)).size
+    return data, {"width": round(width / SCALE)}
+
+
 def use() -> None:
-    """Apply the house style; in a Jupyter kernel, show figures through `png` (with their text sizes)."""
+    """Apply the house style; in a Jupyter kernel, show figures through `figure_output`."""
     plt.rcParams.update(RC)
     try:
         from IPython import get_ipython
@@ -176,4 +189,4 @@ def use() -> None:
     if shell is not None and "image/png" in shell.display_formatter.formatters:
         if matplotlib.get_backend().lower().endswith("inline"):
             import matplotlib_inline.backend_inline  # noqa: F401  (its formatter registers first; ours replaces it)
-        shell.display_formatter.formatters["image/png"].for_type(Figure, png)
+        shell.display_formatter.formatters["image/png"].for_type(Figure, figure_output)

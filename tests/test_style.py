@@ -49,4 +49,21 @@ def test_a_figures_png_says_its_smallest_text_and_dpi():
     assert image.info["s6:min-font-pt"] == "7" and image.info["s6:dpi"] == "100"
     assert style.smallest_font(fig) == 7
     plt.close(fig)
-    assert plt.rcParams["figure.figsize"] == [style.WIDTH, 3.8]
+    assert plt.rcParams["figure.figsize"] == [style.WIDTH, 3.2]
+
+
+def test_a_notebook_figure_is_a_2x_png_shown_at_half_its_pixels_with_text_readable_on_a_phone():
+    style.use()
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [0.3, 0.2, 0.1], label="loss")
+    ax.set(xlabel="epoch", ylabel="loss", title="a title")
+    ax.legend()
+    data, metadata = style.figure_output(fig)
+    image = Image.open(io.BytesIO(data))
+    assert image.info["s6:dpi"] == str(style.DPI * style.SCALE) and style.SCALE >= 2
+    assert metadata["width"] == round(image.size[0] / style.SCALE)
+    # shrunk to a phone's 358 px column, the smallest text is still 10 CSS px high
+    points = float(image.info["s6:min-font-pt"])
+    assert points >= style.MIN_FONT_PT
+    assert points / 72 * style.DPI * min(1, 358 / metadata["width"]) >= 10
+    plt.close(fig)

@@ -1,11 +1,27 @@
 // Loaded between require.js and the ipywidgets HTML manager (see _config.yml).
-// The manager finds its own fonts relative to the module path
-// "@jupyter-widgets/html-manager/dist"; map that path to this site's copy,
-// which sits beside this file, so widget icons load with no network.
+// The manager's modules (@jupyter-widgets/base, controls, html-manager/dist/...)
+// find their icon fonts beside their own module path; map those paths to this
+// site's copy, which sits beside this file, so widget icons load with no network.
 (function () {
   var src = document.currentScript.src;
   var here = src.slice(0, src.lastIndexOf("/") + 1);
-  require.config({ paths: { "@jupyter-widgets/html-manager/dist": here + "html-manager" } });
+  require.config({ paths: { "@jupyter-widgets/html-manager/dist": here + "html-manager",
+                            "@jupyter-widgets": here + "html-manager" } });
+})();
+
+// Slider handles carry no accessible name of their own: give each the text of its
+// widget's label (axe-core: aria-input-field-name), once the manager has drawn them.
+(function () {
+  function name() {
+    document.querySelectorAll(".widget-slider, .jupyter-widget-slider").forEach(function (w) {
+      var label = w.querySelector(".widget-label, .jupyter-widget-label");
+      var text = label && label.textContent.trim();
+      w.querySelectorAll("[role=slider]").forEach(function (handle) {
+        if (text && !handle.hasAttribute("aria-label")) handle.setAttribute("aria-label", text);
+      });
+    });
+  }
+  new MutationObserver(name).observe(document.documentElement, { subtree: true, childList: true });
 })();
 
 // ipywidgets 8 typesets slider labels through MathJax 2's `MathJax.Hub.Queue`;

@@ -1,0 +1,44 @@
+/* Loaded on every page by tools/s6_site.py. A box that scrolls sideways (a wide table, a long
+   equation or code line on a phone) shows it: s6.css draws a shadow on each edge where content is
+   hidden, from the classes set here, and the box takes keyboard focus so that it can be scrolled
+   with the arrow keys. Re-checked when the window resizes and when MathJax has typeset. */
+(function () {
+  "use strict";
+  const BOXES = ".bd-article pre, .bd-article .s6-table-box, .bd-article mjx-container[display='true'], "
+    + ".bd-article .cell_output > .output, .bd-article .pst-scrollable-table-container";
+
+  function mark(box) {
+    const wide = box.scrollWidth > box.clientWidth + 1;
+    box.classList.toggle("s6-scrolls", wide);
+    box.classList.toggle("s6-scrolled", wide && box.scrollLeft > 1);
+    box.classList.toggle("s6-at-end", wide && box.scrollLeft + box.clientWidth >= box.scrollWidth - 1);
+    if (wide) {
+      box.tabIndex = 0;
+      if (!box.hasAttribute("aria-label") && !box.matches("pre")) {
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", box.matches("mjx-container") ? "equation, scrolls sideways" : "scrolls sideways");
+      }
+    }
+  }
+
+  function markAll() {
+    document.querySelectorAll(BOXES).forEach((box) => {
+      mark(box);
+      if (!box.dataset.s6Watched) {
+        box.dataset.s6Watched = "1";
+        box.addEventListener("scroll", () => mark(box), { passive: true });
+      }
+    });
+  }
+
+  let pending = null;
+  const soon = () => { clearTimeout(pending); pending = setTimeout(markAll, 100); };
+  window.addEventListener("resize", soon);
+  window.addEventListener("load", () => {
+    markAll();
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(markAll);
+    const main = document.getElementById("main-content");
+    if (main) new MutationObserver(soon).observe(main, { subtree: true, childList: true });
+  });
+  window.s6MarkScrollBoxes = markAll; // for the browser test
+})();
