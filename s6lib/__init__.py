@@ -25,6 +25,8 @@ Part 2, a sub-20k-parameter CNN on MNIST (torch)
     runs              where the records are; each planned run with its record  [all of Part 2]
     results           records -> numbers, tables, comparisons, verdicts  [all of Part 2]
     sentences         those numbers put into words, for the chapters' prose  [all of Part 2]
+    comparisons       exact permutation tests over seeds, their intervals, Holm's correction  [ablations]
+    ablations         each ablation against the baseline, by section; a failed seed's facts  [ablations]
     training_notes    particular runs explained; the fast recipe's settings     [training]
     mistakes          confusion matrix and hardest digits, from the records    [training]
     mnist_plots       learning curves, accuracies by seed, confusions, digits  [all of Part 2]

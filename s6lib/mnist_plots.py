@@ -1,5 +1,6 @@
 """Part 2's figures (the MNIST CNN), drawn with Matplotlib only: learning curves, final
-accuracies by seed, the confusion matrix, a gallery of digits, and parameters against accuracy.
+accuracies by seed, the confusion matrix, a gallery of digits, parameters against accuracy, and
+each ablation's difference from the baseline with its interval.
 
 They take the tables of s6lib.results (pandas), never records read from disk, so the chapters
 decide which runs a figure shows. All follow the house style (s6lib.style).
@@ -202,13 +203,13 @@ def _group_colors(summaries):
     return {g: tab20((2 * i) % 20 + (2 * i) // 20) for i, g in enumerate(groups)}  # dark shades first
 
 
-def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseline=None):
+def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseline=None, title=None):
     """Mean final test accuracy against parameters, one point per experiment, error bars from the
     lowest to the highest seed. `summaries` are `results.Summary` objects; those without a complete
-    run are left out (and counted in the title).
+    run are left out (and counted under the `title`).
 
     Many variants share the baseline's parameter count and would stand in one column of unreadable
-    labels; they are drawn but labelled only in `plot_seed_spread`. The legend sits below the axes."""
+    labels; they are drawn but not labelled (the title says how many). The legend sits below the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(style.WIDTH, 5.2))
     colors = _group_colors(summaries)
@@ -243,11 +244,11 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     notes = []
     if crowded is not None:
         n = sum(s.parameters == crowded for s in shown) - 1
-        notes.append(f"{n} more experiments at the baseline's {crowded:,} parameters (each one is labelled below)")
+        notes.append(f"{n} more experiments at {baseline}'s {crowded:,} parameters, not labelled")
     if len(shown) < len(summaries):
         notes.append(f"not run yet, so not shown: {len(summaries) - len(shown)} of {len(summaries)}")
-    if notes:
-        ax.set_title("\n".join(notes), fontsize=10)
+    if title or notes:
+        ax.set_title("\n".join(([title] if title else []) + notes), fontsize=11)
     return ax
 
 
@@ -276,41 +277,39 @@ def _place_labels(ax, points) -> None:
             label.remove()
 
 
-def plot_seed_spread(summaries, baseline=None, target=None, ax=None):
-    """One row per experiment: each seed's final test accuracy as a dot, the mean as a bar, and the
-    baseline's seed range as a band, so a reader sees which experiments leave it entirely."""
-    shown = [s for s in summaries if s.n]
+def plot_differences(rows, ax=None):
+    """One row per experiment, in the order given (s6lib.ablations.compare_all: largest difference
+    first): the difference of its mean from the baseline's as a dot, its 95% interval as a bar, a
+    filled dot where the interval leaves out zero and an open one where it does not. A difference
+    far off the axis (a failed seed) is marked at the edge with its number."""
+    shown = [r for r in rows if r.difference.low is not None]
     if ax is None:
-        _, ax = plt.subplots(figsize=(style.WIDTH, 0.8 + 0.27 * max(len(shown), 1)))
-    colors = _group_colors(summaries)
-    low, high = focus_range([a for s in shown for a in s.finals]) if shown else (None, None)
-    base = next((s for s in shown if s.key == baseline), None)
-    title = []
-    if base is not None:
-        ax.axvspan(min(base.finals), max(base.finals), color="0.85", lw=0)
-        title.append(f"grey band: {base.key}'s seeds, lowest to highest"
-                     + (f"; dotted line: {target:g}%" if target is not None else ""))
-    if shown and min(min(s.finals) for s in shown) < low:
-        title.append("a triangle: a seed below the axis, with its accuracy")
-    if title:
-        ax.set_title("\n".join(title), fontsize=10)
-    for y, s in enumerate(shown):
-        inside = [a for a in s.finals if a >= low]
-        ax.scatter(inside, [y] * len(inside), s=18, color=colors[s.group], alpha=0.8, zorder=3)
-        for a in s.finals:
-            if a < low:  # every seed below gets its own mark, duplicates too
-                _off_axis(ax, f"{a:.2f}%", (low, y), vertical=False)
-        if s.mean >= low:
-            ax.plot([s.mean, s.mean], [y - 0.32, y + 0.32], color="k", lw=1.5, zorder=4)
-    if shown:
-        ax.set_xlim(low, high)
-    if target is not None:
-        ax.axvline(target, color="0.4", lw=1, ls=":")
+        _, ax = plt.subplots(figsize=(style.WIDTH, 1.2 + 0.17 * max(len(shown), 1)))
+    ends = [x for r in shown for x in (r.difference.low, r.difference.high)]
+    typical = [x for x in ends if abs(x) <= 2]  # a seed that never learned moves its row by tens of points
+    low, high = (min(typical + [0]), max(typical + [0])) if typical else (-1, 1)
+    pad = 0.06 * (high - low)
+    low, high = low - pad, high + pad
+    ax.axvline(0, color="0.3", lw=1)
+    for y, r in enumerate(shown):
+        d = r.difference
+        clear = d.verdict in ("lower", "higher")
+        ax.plot([max(d.low, low), min(d.high, high)], [y, y], color="C0", lw=2, solid_capstyle="butt")
+        if low <= d.diff <= high:
+            ax.plot(d.diff, y, "o", ms=6, color="C0", mfc="C0" if clear else "white", mew=1.5, zorder=3)
+        else:  # the dot is off the axis (a failed seed): an arrow at the edge, the mean in the label
+            ax.plot(low, y, "<", color="C0", ms=7, clip_on=False, zorder=5)
+    off = [r for r in shown if not low <= r.difference.diff <= high]
+    ax.set_xlim(low, high)
     ax.set_yticks(range(len(shown)))
-    ax.set_yticklabels([s.key for s in shown])
+    ax.set_yticklabels([r.summary.name + (f" ({r.difference.diff:+.1f})".replace("-", "−") if r in off else "")
+                        for r in shown])
     ax.set_ylim(len(shown) - 0.5, -0.5)
-    ax.set_xlabel("final test accuracy (%): one dot per seed, the bar is the mean")
+    ax.set_xlabel("difference from the baseline (points)")
+    ax.set_title("dot: difference of the means; bar: 95% interval\nfilled: the interval leaves out 0"
+                 + ("\narrow: off the axis (its mean in brackets)" if off else ""), fontsize=11)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:+.1f}".replace("-", "−") if x else "0")
     ax.grid(False, axis="y")
     ax.figure.tight_layout()
     return ax

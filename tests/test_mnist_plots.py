@@ -4,7 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from s6lib.mnist_plots import focus_range, plot_params_vs_accuracy, plot_seed_spread  # noqa: E402
+from s6lib.ablations import compare_all  # noqa: E402
+from s6lib.mnist_plots import focus_range, plot_differences, plot_params_vs_accuracy  # noqa: E402
 from s6lib.results import Summary  # noqa: E402
 
 
@@ -32,11 +33,16 @@ def texts(ax):
     return " ".join(t.get_text() for t in ax.texts) + " " + ax.get_title()
 
 
-def test_seed_spread_marks_a_seed_below_the_axis_with_its_number():
-    ax = plot_seed_spread(SUMMARIES, baseline="fast", target=99.4)
+def test_differences_keep_their_axis_on_the_seeds_that_learned_and_mark_the_rest():
+    rows = compare_all([summary("fast", [99.52, 99.55, 99.61, 99.53, 99.52], group="training")]
+                       + SUMMARIES[1:])
+    ax = plot_differences(rows)
     low, high = ax.get_xlim()
-    assert 98.9 < low < 99.05 and high <= 100
-    assert "29.41%" in texts(ax) and "below the axis" in texts(ax)
+    assert -0.7 < low < -0.56 and 0 < high < 0.2  # pool-none's interval, and zero, in view
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["no-bn (−23.5)", "pool-none"]  # largest difference first; the off-axis mean named
+    assert "arrow: off the axis" in ax.get_title()
+    assert "arrow" not in plot_differences(rows[1:]).get_title()
 
 
 def test_params_plot_marks_a_mean_below_the_axis_and_stops_at_100():
@@ -47,5 +53,5 @@ def test_params_plot_marks_a_mean_below_the_axis_and_stops_at_100():
 
 
 def test_without_outliers_nothing_is_marked():
-    ax = plot_seed_spread(SUMMARIES[:2], baseline="fast", target=99.4)
-    assert "below the axis" not in texts(ax)
+    ax = plot_params_vs_accuracy(SUMMARIES[:2], baseline="fast", target=99.4, title="a title")
+    assert "below the axis" not in texts(ax) and ax.get_title().startswith("a title")

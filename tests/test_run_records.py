@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, toc_pages
 from s6lib import experiments as ex
-from s6lib import models, results, runs, sentences
+from s6lib import ablations, models, results, runs, sentences
 from s6lib.records import load_record
 
 RUNS = ROOT / ex.RUNS_DIR
@@ -63,11 +63,16 @@ def test_the_going_further_page_states_each_verdict_of_the_records(built_site):
 
 def test_the_ablations_page_has_a_row_and_a_write_up_for_every_experiment(built_site):
     text = _page_text(built_site, "book/mnist/ablations")
-    summaries = {s.key: s for s in results.summarize(runs.load_runs("ablations", RUNS))}
-    for key, s in summaries.items():
-        assert key == ex.BASELINE or f"{key} —" in text, f"the ablations page has no write-up for {key!r}"
-        assert results.mean_std_text(s.mean, s.std) in text, f"the ablations page does not state {key!r}'s result"
-    assert sentences.completeness_sentence(list(summaries.values())).split(" Not yet")[0] in text
+    summaries = results.summarize(runs.load_runs("ablations", RUNS))
+    rows = ablations.compare_all(summaries)
+    assert {r.key for r in rows} == {s.key for s in summaries} - {ex.BASELINE}
+    for r in rows:
+        assert f"{r.key} —" in text, f"the ablations page has no write-up for {r.key!r}"
+        assert f"{r.key}: {r.summary.change}" in text, f"the ablations page has no table row for {r.key!r}"
+        assert f"Its seeds ended at {ablations.seeds_text(r)}%" in text, f"the page does not give {r.key!r}'s seeds"
+    items = [line.removeprefix("- ") for line in sentences.what_matters(rows, summaries).splitlines()]
+    summary = " ".join(" ".join(items).replace("**", "").replace("`", "").split())
+    assert summary in text, "the ablations page does not state the records' summary"
 
 
 def test_the_precision_check_on_the_training_page_is_the_records(built_site):
