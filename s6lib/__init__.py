@@ -5,9 +5,13 @@ The modules in the order a reader meets them in the book (chapter in brackets):
 Part 1, backpropagation by hand (SymPy and NumPy; no torch)
     backprop          the 2-2-2 network, its SymPy-derived gradients, gradient-descent iterations
                       [forward pass, partial derivatives, the backprop table, learning rates]
-    excel             the students' sheet as an .xlsx with live formulas       [the backprop table]
-    backprop_plots    the network diagram and the loss curves                  [all of Part 1]
+    by_hand           every step of the worked example with its numbers substituted by SymPy
+                      [forward pass, partial derivatives, the backprop table]
+    excel             the students' sheet as an .xlsx with live formulas and stored values  [the backprop table]
+    backprop_plots    the network diagrams (weights, forward values, deltas) and the loss curves  [all of Part 1]
+    large_rates       where training stalls (a search over η) and the curvature behind it  [learning rates]
     widgets           the learning-rate sliders                                [learning rates]
+    part1_answers     the numeric answers of Part 1's exercises                [all of Part 1]
 
 Part 2, a sub-20k-parameter CNN on MNIST (torch)
     models            Net6 and its variants, from a declarative NetSpec; Net6 by hand  [Net6]

@@ -2,9 +2,11 @@
 
 The network is written once as SymPy equations (`FORWARD`). Every gradient
 comes from `sympy.diff`; the chain-rule forms a student types into a sheet
-(`CHAIN_RULE`) are checked against those derivations by `matches_derivation`.
-The numbers (`forward_pass`, `iterate`) come from the same derived expressions,
-compiled once to float64 NumPy code.
+(`CHAIN_RULE`: each gradient a delta times an input, the deltas in `DELTAS`)
+are checked against those derivations by `matches_derivation`. The numbers
+(`forward_pass`, `iterate`, `descend`) come from the same derived expressions,
+compiled once to float64 NumPy code. `s6lib.by_hand` prints the same
+equations with their numbers substituted, for the pages.
 
     from s6lib.backprop import CLASS_VALUES, iterate
     sheet = iterate(CLASS_VALUES, learning_rate=0.5, steps=80)
@@ -97,22 +99,25 @@ FORWARD_COLUMNS = tuple(str(s) for s in FORWARD)
 # ---------------------------------------------------------------------------
 # The chain rule as a student writes it, and SymPy's derivation to check it against.
 
-# δ: how E_total changes with an output unit's sum, the factor every gradient shares.
-delta_o1, delta_o2 = sp.symbols("delta_o1 delta_o2")
+# The deltas: δ of a unit is ∂E_total/∂(its sum), the factor shared by every weight into it.
+# An output unit's comes from its error; a hidden unit's from the output deltas it feeds,
+# each weighted by the connection (the recursion that gives backpropagation its name).
+delta_o1, delta_o2, delta_h1, delta_h2 = sp.symbols("delta_o1 delta_o2 delta_h1 delta_h2")
 DELTAS = {
     delta_o1: (a_o1 - t1) * a_o1 * (1 - a_o1),  # ∂E/∂a_o1 · ∂a_o1/∂o1
     delta_o2: (a_o2 - t2) * a_o2 * (1 - a_o2),
+    delta_h1: (delta_o1 * w5 + delta_o2 * w7) * a_h1 * (1 - a_h1),  # (Σ δ_o · w) · σ'(h1)
+    delta_h2: (delta_o1 * w6 + delta_o2 * w8) * a_h2 * (1 - a_h2),
 }
+OUTPUT_DELTAS, HIDDEN_DELTAS = (delta_o1, delta_o2), (delta_h1, delta_h2)
+# ∂E/∂w = δ of the unit the weight feeds × the input that feeds the weight.
 CHAIN_RULE = {
-    w1: (delta_o1 * w5 + delta_o2 * w7) * a_h1 * (1 - a_h1) * i1,
-    w2: (delta_o1 * w5 + delta_o2 * w7) * a_h1 * (1 - a_h1) * i2,
-    w3: (delta_o1 * w6 + delta_o2 * w8) * a_h2 * (1 - a_h2) * i1,
-    w4: (delta_o1 * w6 + delta_o2 * w8) * a_h2 * (1 - a_h2) * i2,
-    w5: delta_o1 * a_h1,
-    w6: delta_o1 * a_h2,
-    w7: delta_o2 * a_h1,
-    w8: delta_o2 * a_h2,
+    w1: delta_h1 * i1, w2: delta_h1 * i2, w3: delta_h2 * i1, w4: delta_h2 * i2,
+    w5: delta_o1 * a_h1, w6: delta_o1 * a_h2, w7: delta_o2 * a_h1, w8: delta_o2 * a_h2,
 }
+# A bias is a weight whose input is always 1. Mazur's b1 feeds both hidden units and b2 both
+# output units, so each gradient is the sum of the deltas of the units it feeds.
+BIAS_GRADIENTS = {b1: delta_h1 + delta_h2, b2: delta_o1 + delta_o2}
 
 # The original sheet's formulas: right for w1, w2, w5..w8; for w3 and w4 it
 # multiplies by h1's sigmoid slope a_h1·(1 − a_h1) instead of h2's.
@@ -158,51 +163,9 @@ def sigmoid_derivative_holds():
     return sp.simplify(sp.diff(s, x) - s * (1 - s)) == 0
 
 
-# ---------------------------------------------------------------------------
-# LaTeX for the chapters.
-
-
-def equation_latex(lhs, rhs):
-    return f"{sp.latex(lhs)} = {sp.latex(rhs)}"
-
-
-def aligned_latex(equations):
-    """Several (lhs, rhs) equations as one LaTeX `aligned` block."""
-    lines = [rf"{sp.latex(lhs)} &= {sp.latex(rhs)}" for lhs, rhs in equations]
-    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
-
-
-def _without_biases(expr):
-    return expr.subs({b1: 0, b2: 0})
-
-
-def forward_latex(biases=False):
-    """The forward pass as a LaTeX block (biases left out unless asked for)."""
-    return aligned_latex((lhs, rhs if biases else _without_biases(rhs)) for lhs, rhs in FORWARD.items())
-
-
-def gradient_symbol(weight):
-    return sp.Symbol(rf"\frac{{\partial E_{{total}}}}{{\partial {sp.latex(weight)}}}")
-
-
-def gradient_latex(weight, form=None):
-    """LaTeX for ∂E_total/∂weight = `form` (default: the chain-rule form)."""
-    return equation_latex(gradient_symbol(weight), CHAIN_RULE[weight] if form is None else form)
-
-
-def gradients_latex(forms=None):
-    """The δ definitions and all eight gradients as one LaTeX block (default: the chain-rule forms)."""
-    return aligned_latex(list(DELTAS.items()) + [(gradient_symbol(w), f) for w, f in (forms or CHAIN_RULE).items()])
-
-
-def derived_gradient_latex(weight, biases=False):
-    """LaTeX for what `sympy.diff` gives, in the forward-pass names, one term per line."""
-    expr = in_forward_names(derived_gradient(weight))
-    terms = sp.Add.make_args(expr if biases else _without_biases(expr))
-    lines = [rf"{sp.latex(gradient_symbol(weight))} &= {sp.latex(terms[0])}"]
-    lines += [rf"&\quad - {sp.latex(-t)}" if t.could_extract_minus_sign() else rf"&\quad + {sp.latex(t)}"
-              for t in terms[1:]]
-    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+def gradient_symbol(parameter):
+    """∂E_total/∂parameter as one symbol (printed as the fraction), for equations and updates."""
+    return sp.Symbol(rf"\frac{{\partial E_{{total}}}}{{\partial {sp.latex(parameter)}}}")
 
 
 # ---------------------------------------------------------------------------
@@ -215,10 +178,24 @@ def _stable_sigmoid(x):
 
 
 @cache
-def _compiled():
-    """One float64 function: parameters → forward columns then the eight gradients."""
-    outputs = [in_inputs(s) for s in FORWARD] + [derived_gradient(w) for w in WEIGHTS]
+def _compiled(forms=None):
+    """One float64 function: parameters → forward columns then the eight gradients.
+
+    `forms`, a tuple of (weight, form) pairs, replaces SymPy's derivatives by other formulas
+    (the original sheet's); by default the gradients are `derived_gradient`'s.
+    """
+    gradients = [derived_gradient(w) for w in WEIGHTS] if forms is None else [in_inputs(dict(forms)[w]) for w in WEIGHTS]
+    outputs = [in_inputs(s) for s in FORWARD] + gradients
     return sp.lambdify(_PARAMETERS, outputs, modules=[{"sigmoid": _stable_sigmoid}, "numpy"], cse=True)
+
+
+def _forms_key(gradients):
+    """`gradients` ({weight: form} or None) as the hashable key `_compiled` caches on."""
+    if gradients is None:
+        return None
+    if set(gradients) != set(WEIGHTS):
+        raise ValueError("gradients must give a formula for each of w1..w8, e.g. bp.ORIGINAL_SHEET_GRADIENTS")
+    return tuple((w, gradients[w]) for w in WEIGHTS)
 
 
 @cache
@@ -265,9 +242,9 @@ def check_steps(steps):
     return int(steps)
 
 
-def _row(v):
+def _row(v, forms=None):
     """The sheet row for checked values `v`, as a dict keyed by column."""
-    results = _compiled()(*(v[str(p)] for p in _PARAMETERS))
+    results = _compiled(forms)(*(v[str(p)] for p in _PARAMETERS))
     return v | dict(zip(FORWARD_COLUMNS + GRADIENT_COLUMNS, map(float, results)))
 
 
@@ -283,22 +260,43 @@ def evaluate(expr, values):
     return float(_compiled_expression(expr)(*(v[str(p)] for p in _PARAMETERS)))
 
 
-def iterate(values, learning_rate, steps=SHEET_STEPS):
+def iterate(values, learning_rate, steps=SHEET_STEPS, gradients=None):
     """The sheet: `steps` rows, each a forward pass, then w ← w − η·∂E/∂w for the next row.
 
     Biases (if given) stay fixed, as in Mazur's example. Index: step 1, 2, …
+    `gradients` ({weight: formula}, e.g. `ORIGINAL_SHEET_GRADIENTS`) makes the sheet use other
+    gradient formulas than SymPy's derivatives: what a sheet with those formulas would compute.
     """
     learning_rate = check_learning_rate(learning_rate)
     steps = check_steps(steps)
     current = check_values(values)
+    forms = _forms_key(gradients)
     rows = []
     for _ in range(steps):
-        row = _row(current)
+        row = _row(current, forms)
         rows.append(row)
         current = current | {w: row[w] - learning_rate * row[g] for w, g in zip(WEIGHT_NAMES, GRADIENT_COLUMNS)}
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame.index = pd.RangeIndex(1, steps + 1, name="step")
     return frame
+
+
+def descend(values, learning_rates, steps=SHEET_STEPS):
+    """E_total at each step (rows, step 1 = before any update) for many learning rates at once
+    (columns): `iterate`'s loss curves, computed side by side as NumPy arrays (fast enough to
+    search thousands of rates)."""
+    rates = np.asarray([check_learning_rate(lr) for lr in learning_rates], dtype=np.float64)
+    steps = check_steps(steps)
+    current = {name: np.full(rates.shape, value) for name, value in check_values(values).items()}
+    loss = np.empty((steps, rates.size))
+    position = len(FORWARD_COLUMNS) - 1  # E_total, the last forward column
+    for step in range(steps):
+        results = _compiled()(*(current[str(p)] for p in _PARAMETERS))
+        loss[step] = results[position]
+        for w, g in zip(WEIGHT_NAMES, results[len(FORWARD_COLUMNS):]):
+            current[w] = current[w] - rates * g
+    return pd.DataFrame(loss, index=pd.RangeIndex(1, steps + 1, name="step"),
+                        columns=pd.Index(rates, name="learning rate"))
 
 
 def step_by_hand(v, eta):
@@ -360,8 +358,9 @@ def updates_to_reach(curve, threshold):
 # An independent check: the same network written directly in PyTorch.
 
 
-def autograd_gradients(values):
-    """∂E_total/∂w1..w8 by torch autograd in float64 (a check that shares no code with SymPy)."""
+def autograd_gradients(values, biases=False):
+    """∂E_total/∂w1..w8 (and ∂E/∂b1, ∂E/∂b2 with `biases`) by torch autograd in float64: a check
+    that shares no code with SymPy."""
     import torch  # only here: importing s6lib.backprop should not need torch
 
     v = check_values(values)
@@ -372,8 +371,11 @@ def autograd_gradients(values):
     x, target = tensor("i1", "i2"), tensor("t1", "t2")
     hidden_w = tensor("w1", "w2", "w3", "w4").reshape(2, 2).requires_grad_()
     output_w = tensor("w5", "w6", "w7", "w8").reshape(2, 2).requires_grad_()
-    hidden = torch.sigmoid(hidden_w @ x + v["b1"])
-    output = torch.sigmoid(output_w @ hidden + v["b2"])
+    hidden_b, output_b = tensor("b1").requires_grad_(), tensor("b2").requires_grad_()
+    hidden = torch.sigmoid(hidden_w @ x + hidden_b)  # one bias shared by the layer, as Mazur's
+    output = torch.sigmoid(output_w @ hidden + output_b)
     (0.5 * ((target - output) ** 2).sum()).backward()
-    grads = torch.cat([hidden_w.grad.flatten(), output_w.grad.flatten()])
-    return dict(zip(GRADIENT_COLUMNS, grads.tolist()))
+    grads = dict(zip(GRADIENT_COLUMNS, torch.cat([hidden_w.grad.flatten(), output_w.grad.flatten()]).tolist()))
+    if biases:
+        grads |= {"∂E/∂b1": hidden_b.grad.item(), "∂E/∂b2": output_b.grad.item()}
+    return grads

@@ -1,71 +1,130 @@
 """Part 1's figures (backprop by hand), drawn with Matplotlib only: the 2-2-2 network with its
-values (`draw_network`) and the loss curves of each learning rate (`plot_loss_curves`,
-`plot_loss_small_multiples`, `loss_curve_png`).
+weights, its forward values or its deltas (`draw_network`), the loss curves of each learning
+rate (`plot_loss_curves`, `plot_loss_small_multiples`, `loss_curve_png`), and the original
+sheet's curve beside the correct one (`plot_sheet_error`).
 """
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import Circle, FancyBboxPatch
+from matplotlib.patches import FancyBboxPatch
 
 from s6lib import style
-from s6lib.backprop import CLASS_VALUES, check_values
+from s6lib.backprop import CLASS_VALUES, check_values, forward_pass
 
 style.use()
 
-_NODE_RADIUS = 0.2
-_LAYER_X = {"input": 0.0, "hidden": 2.4, "output": 4.8, "error": 6.9}
-_NODES = {  # name: (x, y, label); the second line of a label is filled with values
-    "i1": (_LAYER_X["input"], 1.6, "$i_1$"),
-    "i2": (_LAYER_X["input"], 0.0, "$i_2$"),
-    "h1": (_LAYER_X["hidden"], 1.6, r"$h_1 \to a_{h1}$"),
-    "h2": (_LAYER_X["hidden"], 0.0, r"$h_2 \to a_{h2}$"),
-    "o1": (_LAYER_X["output"], 1.6, r"$o_1 \to a_{o1}$"),
-    "o2": (_LAYER_X["output"], 0.0, r"$o_2 \to a_{o2}$"),
+# The network drawn top to bottom, one layer a row (a phone's column is tall, not wide): the
+# inputs, the hidden units, the output units, the errors. Coordinates in data units, aspect equal.
+_COLUMN_X = (0.0, 4.2)
+_LAYER_Y = {"input": 5.4, "hidden": 3.6, "output": 1.8, "error": 0.0}
+_BOX = {"input": (2.1, 0.6), "hidden": (2.3, 0.95), "output": (2.3, 0.95), "error": (2.3, 0.95)}
+_XLIM, _YLIM = (-1.6, 5.5), (-0.65, 5.85)
+_UNITS = {  # name: (layer, column)
+    "i1": ("input", 0), "i2": ("input", 1), "h1": ("hidden", 0), "h2": ("hidden", 1),
+    "o1": ("output", 0), "o2": ("output", 1), "E1": ("error", 0), "E2": ("error", 1),
 }
 _EDGES = {  # weight: (from, to)
     "w1": ("i1", "h1"), "w2": ("i2", "h1"), "w3": ("i1", "h2"), "w4": ("i2", "h2"),
     "w5": ("h1", "o1"), "w6": ("h2", "o1"), "w7": ("h1", "o2"), "w8": ("h2", "o2"),
 }
+_FILL = {"input": "#fdf1d6", "hidden": "#e8eefc", "output": "#e8eefc", "error": "#f3f3f3"}
+_WEIGHT_COLOUR, _BACKWARD_COLOUR = "#1f4ebf", "#b03a1a"
+SHOWS = ("weights", "forward", "backward")
+DIAGRAM_DIGITS = 4  # significant digits of the values in a diagram (the text gives 6)
 
 
-def draw_network(values=CLASS_VALUES, ax=None):
-    """The 2-2-2 network with each weight's value on its edge, inputs, targets and biases.
+def _short(value):
+    return f"{value:.{DIAGRAM_DIGITS}g}"
 
-    The labels of crossing edges (w2, w3 and w6, w7) sit near the edges' start,
-    where the two are still apart.
-    """
+
+def _labels(values, show):
+    """The text inside each box for `show`: names only, the forward values, or the deltas."""
     v = check_values(values)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(style.WIDTH, 3.4))
+    text = {f"i{k}": f"$i_{k}$ = {v[f'i{k}']:g}" for k in (1, 2)}
+    if show == "weights":
+        return text | {"h1": "$h_1 \\to a_{h1}$", "h2": "$h_2 \\to a_{h2}$", "o1": "$o_1 \\to a_{o1}$",
+                       "o2": "$o_2 \\to a_{o2}$", "E1": f"$E_1$\n$t_1$ = {v['t1']:g}", "E2": f"$E_2$\n$t_2$ = {v['t2']:g}"}
+    if show == "forward":
+        row = forward_pass(v)
+        for unit in ("h1", "h2", "o1", "o2"):
+            text[unit] = f"${unit[0]}_{unit[1]}$ = {_short(row[unit])}\n$a_{{{unit}}}$ = {_short(row['a_' + unit])}"
+        for k in (1, 2):
+            text[f"E{k}"] = f"$E_{k}$ = {_short(row[f'E{k}'])}\n$t_{k}$ = {v[f't{k}']:g}"
+        return text
+    from s6lib.by_hand import backward_steps  # the deltas, as the chapter substitutes them
+
+    steps, row = backward_steps(v), forward_pass(v)
+    for unit in ("h1", "h2", "o1", "o2"):
+        text[unit] = f"$\\delta_{{{unit}}}$ = {_short(steps['delta_' + unit].value)}"
+    for k in (1, 2):
+        text[f"E{k}"] = f"$a_{{o{k}}} - t_{k}$\n= {_short(row[f'a_o{k}'] - v[f't{k}'])}"
+    return text
+
+
+def _centre(unit):
+    layer, column = _UNITS[unit]
+    return _COLUMN_X[column], _LAYER_Y[layer]
+
+
+def _edge_end(unit, towards):
+    """Where an edge meets `unit`'s box: its top or bottom side, towards the other unit."""
+    (x, y), (tx, ty) = _centre(unit), _centre(towards)
+    half_w, half_h = (size / 2 for size in _BOX[_UNITS[unit][0]])
+    inset = 0.0 if x == tx else (0.45 if tx > x else -0.45)  # a slanted edge leaves off-centre
+    return x + inset * half_w, (y - half_h if ty < y else y + half_h)
+
+
+def _arrow(ax, start, end, colour):
+    ax.annotate("", end, start, arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.4, shrinkA=0, shrinkB=0))
+
+
+def draw_network(values=CLASS_VALUES, ax=None, show="weights"):
+    """The 2-2-2 network, top to bottom: each weight's value on its edge, each unit a box.
+
+    `show`: "weights" names the units; "forward" writes each unit's sum and activation and each
+    output's error; "backward" writes each unit's delta and each output's error a − t, with the
+    arrows pointing back up, the way the deltas travel. The labels of crossing edges sit near
+    the edges' start, where the two are still apart. Text is never smaller than the house
+    style's smallest (`style.MIN_FONT_PT`).
+    """
+    if show not in SHOWS:
+        raise ValueError(f"show must be one of {', '.join(SHOWS)}, not {show!r}")
+    v = check_values(values)
+    labels = _labels(v, show)
+    small, large = style.MIN_FONT_PT, style.MIN_FONT_PT + 1
+    if ax is None:  # the whole figure is the drawing: no axes margins
+        span_x, span_y = _XLIM[1] - _XLIM[0], _YLIM[1] - _YLIM[0]
+        fig, ax = plt.subplots(figsize=(style.WIDTH, style.WIDTH * span_y / span_x))
+        fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
+    backward = show == "backward"
+    colour = _BACKWARD_COLOUR if backward else "0.45"
     for weight, (start, end) in _EDGES.items():
-        (x0, y0, _), (x1, y1, _) = _NODES[start], _NODES[end]
-        ax.annotate("", (x1 - _NODE_RADIUS, y1), (x0 + _NODE_RADIUS, y0),
-                    arrowprops=dict(arrowstyle="-|>", color="0.45", lw=1.2))
-        at = 0.5 if y0 == y1 else 0.27
-        ax.text(x0 + at * (x1 - x0), y0 + at * (y1 - y0), f"${weight[0]}_{weight[1]}$ = {v[weight]:g}",
-                ha="center", va="center", fontsize=9.5, color="#1f4ebf",
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"))
-    for name, (x, y, label) in _NODES.items():
-        ax.add_patch(Circle((x, y), _NODE_RADIUS, fc="#e8eefc" if name[0] != "i" else "#fdf1d6", ec="0.3"))
-        above = y > 0  # top row labelled above, bottom row below: clear of the edges
-        ax.text(x, y + (1 if above else -1) * (_NODE_RADIUS + 0.08), label, ha="center",
-                va="bottom" if above else "top", fontsize=10)
-        if name[0] == "i":
-            ax.text(x, y, f"{v[name]:g}", ha="center", va="center", fontsize=9.5)
-    for k, y in ((1, 1.6), (2, 0.0)):  # the error of each output against its target
-        x = _LAYER_X["error"]
-        ax.annotate("", (x - 0.55, y), (_LAYER_X["output"] + _NODE_RADIUS, y),
-                    arrowprops=dict(arrowstyle="-|>", color="0.45", lw=1.2))
-        ax.add_patch(FancyBboxPatch((x - 0.55, y - 0.22), 1.1, 0.44, boxstyle="round,pad=0.02",
-                                    fc="#f3f3f3", ec="0.3"))
-        ax.text(x, y, f"$E_{k}$, $t_{k}$ = {v[f't{k}']:g}", ha="center", va="center", fontsize=9.5)
-    ax.text(_LAYER_X["error"], 0.8, r"$E_{total} = E_1 + E_2$", ha="center", va="center", fontsize=10)
+        a, b = _edge_end(start, end), _edge_end(end, start)
+        _arrow(ax, b if backward else a, a if backward else b, colour)
+        at = 0.5 if a[0] == b[0] else 0.2
+        ax.text(a[0] + at * (b[0] - a[0]), a[1] + at * (b[1] - a[1]), f"${weight[0]}_{weight[1]}$ = {v[weight]:g}",
+                ha="center", va="center", fontsize=small, color=_WEIGHT_COLOUR,
+                bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none"))
+    for k in (1, 2):  # each output feeds its error
+        a, b = _edge_end(f"o{k}", f"E{k}"), _edge_end(f"E{k}", f"o{k}")
+        _arrow(ax, b if backward else a, a if backward else b, colour)
+    for unit, (layer, _) in _UNITS.items():
+        (x, y), (w, h) = _centre(unit), _BOX[layer]
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.15",
+                                    fc=_FILL[layer], ec=_BACKWARD_COLOUR if backward and layer != "input" else "0.3",
+                                    lw=1.1))
+        ax.text(x, y, labels[unit], ha="center", va="center", fontsize=large, linespacing=1.45)
+    middle = sum(_COLUMN_X) / 2
+    ax.text(middle, _LAYER_Y["error"], "$E_{total}$\n$= E_1 + E_2$" if show != "forward"
+            else f"$E_{{total}}$\n= {_short(forward_pass(v)['E_total'])}", ha="center", va="center",
+            fontsize=large, linespacing=1.45)
     for bias, layer in (("b1", "hidden"), ("b2", "output")):
         if v[bias]:
-            ax.text(_LAYER_X[layer], 2.3, f"bias ${bias[0]}_{bias[1]}$ = {v[bias]:g}", ha="center", fontsize=9.5)
-    for layer, x in list(_LAYER_X.items())[:3]:
-        ax.text(x, -0.75, layer, ha="center", fontsize=9.5, color="0.4")
-    ax.set_xlim(-0.5, _LAYER_X["error"] + 0.7)
-    ax.set_ylim(-0.9, 2.5)
+            ax.text(middle, _LAYER_Y[layer], f"bias\n${bias[0]}_{bias[1]}$ = {v[bias]:g}", ha="center",
+                    va="center", fontsize=small, linespacing=1.3)
+    for layer, y in _LAYER_Y.items():
+        ax.text(_XLIM[0] + 0.05, y, layer, ha="left", va="center", rotation=90, fontsize=small, color="0.35")
+    ax.set_xlim(*_XLIM)
+    ax.set_ylim(*_YLIM)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.grid(False)
@@ -139,3 +198,20 @@ def loss_curve_png(curve, learning_rate, ylim=None, log=False):
     data = style.png(fig)
     plt.close(fig)
     return data
+
+
+def plot_sheet_error(correct, faulty, learning_rate):
+    """The original sheet's loss curve on top of the correct one (above) and their difference
+    (below): `correct` and `faulty` are E_total by step, over the same updates."""
+    fig, (both, gap) = plt.subplots(2, 1, figsize=(style.WIDTH, 1.1 * style.WIDTH), sharex=True)
+    both.plot(correct.index, correct.values, color="C0", lw=4, alpha=0.4, label="correct sheet")
+    both.plot(faulty.index, faulty.values, color="C3", lw=1.4, ls="--", label="original sheet")
+    both.set_title(f"$E_{{total}}$ by step, η = {learning_rate:g}")
+    both.legend()
+    gap.plot(correct.index, (faulty - correct).values, color="C3")
+    gap.axhline(0, color="0.5", lw=0.8)
+    gap.set_title("original sheet − correct sheet")
+    gap.set_xlabel("step")
+    gap.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    fig.tight_layout()
+    return fig

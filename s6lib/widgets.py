@@ -1,23 +1,65 @@
 """The two learning-rate sliders of the learning-rates chapter.
 
 `live_learning_rate_slider` needs a running kernel (Jupyter, Colab, Binder):
-every move recomputes the loss curve. `static_learning_rate_slider` also works
-on the published page with no kernel: its pictures are computed in advance and
-the slider is linked to them in the browser (`jslink`).
+every move recomputes the loss curve. On a page with no kernel behind it (the
+website, where the widgets are drawn from the state saved at build time), the
+`no_kernel_note` displayed beside it disables it visibly and says how to run it.
+`static_learning_rate_slider` also works on the published page with no kernel:
+its pictures are computed in advance and the slider is linked to them in the
+browser (`jslink`); it spans the column, for a long track that is easy to touch.
 
 Both work with ipywidgets 7.7 (what Colab ships) and 8. The browser-only switch
 needs ipywidgets 8's `Stack`; under 7.x the static slider has the kernel swap
 its pictures instead, and says so.
 """
 
+import html
+
 import ipywidgets as widgets
 
 from s6lib.backprop import CLASS_VALUES, SHEET_STEPS, iterate, loss_curves
 from s6lib.backprop_plots import LOSS_FLOOR, loss_curve_png
 
-# The class rates and a spread around them, up to rates far too large for a
-# sheet (the stable sigmoid keeps those finite).
-STATIC_LEARNING_RATES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 10.0, 20.0, 50.0, 100.0)
+# The class rates and a spread around them, up to rates past the one where this network stalls
+# (the stable sigmoid keeps those finite).
+# Few enough stops that each is a finger's width apart on a phone's track.
+STATIC_LEARNING_RATES = (0.05, 0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
+LIVE_CLASS = "s6-live-lr-slider"
+NO_KERNEL_NOTE = ("The live slider below needs a running Python kernel, and this page has none: open the "
+                  "chapter in Colab or Binder (the rocket icon at the top) and run it, or use the static "
+                  "slider (b) further down, which works here.")
+
+# Runs where the note is shown. A page whose widgets come from a saved widget state (the website,
+# nbviewer) has no kernel: the note appears and the live slider is made inert (no pointer, no
+# keyboard), dimmed, as it renders. In Jupyter, Colab or Binder there is no saved state in the
+# page: the note stays hidden and the slider live.
+_NO_KERNEL_SCRIPT = """
+(function () {
+  var note = document.getElementById("%(id)s");
+  function saved() {
+    return document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]') !== null;
+  }
+  function disable() {
+    document.querySelectorAll(".%(cls)s:not([data-s6-no-kernel])").forEach(function (box) {
+      box.setAttribute("data-s6-no-kernel", "");
+      box.inert = true;
+      box.setAttribute("aria-disabled", "true");
+      box.classList.add("s6-no-kernel");
+      box.style.opacity = "0.45";
+      box.style.filter = "grayscale(1)";
+      box.style.pointerEvents = "none";
+    });
+  }
+  function start() {
+    if (!note || !saved()) return;
+    note.hidden = false;
+    disable();
+    new MutationObserver(disable).observe(document.body, {childList: true, subtree: true});
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
+"""
 
 
 def live_learning_rate_slider(values=CLASS_VALUES, learning_rate=0.5, steps=SHEET_STEPS):
@@ -34,9 +76,31 @@ def live_learning_rate_slider(values=CLASS_VALUES, learning_rate=0.5, steps=SHEE
     rate.observe(redraw, "value")
     step_count.observe(redraw, "value")
     redraw()
-    box = widgets.VBox([widgets.HBox([rate, step_count]), picture])
-    box.add_class("s6-live-lr-slider")
+    controls = widgets.HBox([rate, step_count], layout=widgets.Layout(flex_flow="row wrap"))  # a phone: two rows
+    box = widgets.VBox([controls, picture])
+    box.add_class(LIVE_CLASS)
     return box
+
+
+class NoKernelNote:
+    """One line, shown only on a page with no kernel, saying how to run the live slider; it also
+    disables the slider there (see `_NO_KERNEL_SCRIPT`)."""
+
+    _count = 0
+
+    def __init__(self, text=NO_KERNEL_NOTE):
+        NoKernelNote._count += 1
+        self.text, self.id = text, f"s6-no-kernel-{NoKernelNote._count}"
+
+    def _repr_html_(self):
+        script = _NO_KERNEL_SCRIPT % {"id": self.id, "cls": LIVE_CLASS}
+        return (f'<p class="s6-kernel-note" id="{self.id}" role="note" hidden>{html.escape(self.text)}</p>'
+                f"<script>{script}</script>")
+
+
+def no_kernel_note(text=NO_KERNEL_NOTE):
+    """The note to display beside `live_learning_rate_slider` (hidden wherever a kernel runs)."""
+    return NoKernelNote(text)
 
 
 def static_learning_rate_slider(learning_rates=STATIC_LEARNING_RATES, values=CLASS_VALUES, steps=SHEET_STEPS,
@@ -51,7 +115,8 @@ def static_learning_rate_slider(learning_rates=STATIC_LEARNING_RATES, values=CLA
     ylim = (LOSS_FLOOR, 2 * curves.max().max())
     pictures = [loss_curve_png(curves[lr], lr, ylim, log=True) for lr in learning_rates]
     slider = widgets.SelectionSlider(options=[f"{lr:g}" for lr in learning_rates], value=f"{start:g}",
-                                     description="η", continuous_update=True)
+                                     description="η", continuous_update=True, style={"description_width": "initial"},
+                                     layout=widgets.Layout(width="100%", max_width="44em"))
     slider.add_class("s6-static-lr-slider")
     if not hasattr(widgets, "Stack"):  # ipywidgets 7 (Colab): the kernel swaps the picture
         picture = widgets.Image(value=pictures[slider.index], format="png")

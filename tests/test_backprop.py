@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from s6lib import backprop as bp
 from s6lib.backprop import CLASS_VALUES, GRADIENT_COLUMNS, MAZUR_LEARNING_RATE, MAZUR_VALUES
@@ -133,12 +134,48 @@ def test_bad_initial_values_say_what_to_do():
             bp.forward_pass(dict(CLASS_VALUES, i1=bad))
 
 
-def test_latex_is_rendered_from_the_equations():
-    assert r"h_{1} &= i_{1} w_{1} + i_{2} w_{2}" in bp.forward_latex()
-    assert "b_{1}" in bp.forward_latex(biases=True) and "b_{1}" not in bp.forward_latex()
-    assert r"\sigma\left(h_{1}\right)" in bp.forward_latex()
-    assert bp.gradient_latex(bp.w5).startswith(r"\frac{\partial E_{total}}{\partial w_{5}} = ")
-    assert "a_{h1}" in bp.derived_gradient_latex(bp.w5) and r"\sigma" not in bp.derived_gradient_latex(bp.w1)
+def test_every_gradient_is_a_delta_times_the_input_that_feeds_its_weight():
+    """The derivation names the four deltas; each ∂E/∂w is δ (of the unit w feeds) × (what feeds w)."""
+    feeds = {"w1": "i1", "w2": "i2", "w3": "i1", "w4": "i2", "w5": "a_h1", "w6": "a_h2", "w7": "a_h1", "w8": "a_h2"}
+    unit = {"w1": "h1", "w2": "h1", "w3": "h2", "w4": "h2", "w5": "o1", "w6": "o1", "w7": "o2", "w8": "o2"}
+    for weight, form in bp.CHAIN_RULE.items():
+        w = str(weight)
+        assert form == sp.Symbol(f"delta_{unit[w]}") * sp.Symbol(feeds[w]), w
+    # the recursion: a hidden delta is built from the output deltas, never the other way
+    for hidden in bp.HIDDEN_DELTAS:
+        assert set(bp.OUTPUT_DELTAS) <= bp.DELTAS[hidden].free_symbols
+    for output in bp.OUTPUT_DELTAS:
+        assert not set(bp.HIDDEN_DELTAS) & bp.DELTAS[output].free_symbols
+
+
+def test_bias_gradients_are_proven_and_equal_torch_autograd():
+    for bias, form in bp.BIAS_GRADIENTS.items():
+        assert bp.matches_derivation(form, bias), bias
+    rng = np.random.default_rng(7)
+    for values in [MAZUR_VALUES] + [_random_values(rng, biases=True) for _ in range(30)]:
+        expected = bp.autograd_gradients(values, biases=True)
+        for bias, form in bp.BIAS_GRADIENTS.items():
+            assert abs(bp.evaluate(form, values) - expected[f"∂E/∂{bias}"]) <= 1e-12, (bias, values)
+
+
+def test_descend_gives_the_curves_of_iterate_for_many_rates_at_once():
+    rates = (0.1, 0.5, 2.0, 100.0)
+    together = bp.descend(CLASS_VALUES, rates, steps=40)
+    assert list(together.columns) == list(rates) and list(together.index) == list(range(1, 41))
+    np.testing.assert_allclose(together.to_numpy(), bp.loss_curves(rates, steps=40).to_numpy(), rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0"):
+        bp.descend(CLASS_VALUES, (0.5, -1.0))
+
+
+def test_the_original_sheets_formulas_give_their_own_curve():
+    faulty = bp.iterate(CLASS_VALUES, 0.5, steps=30, gradients=bp.ORIGINAL_SHEET_GRADIENTS)
+    correct = bp.iterate(CLASS_VALUES, 0.5, steps=30)
+    assert faulty.loc[1, "∂E/∂w3"] == pytest.approx(0.00035186866513539378, abs=1e-15)
+    assert faulty.loc[1, "∂E/∂w5"] == correct.loc[1, "∂E/∂w5"]  # only w3 and w4 differ
+    gap = (faulty["E_total"] - correct["E_total"]).abs()
+    assert 0 < gap.max() < 1e-8  # a different sheet, with a loss curve nobody could tell apart
+    with pytest.raises(ValueError, match="a formula for each of w1..w8"):
+        bp.iterate(CLASS_VALUES, 0.5, steps=3, gradients={bp.w1: bp.CHAIN_RULE[bp.w1]})
 
 
 def test_the_step_by_hand_is_the_sheets_step():

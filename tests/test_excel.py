@@ -10,7 +10,10 @@ import pytest
 import sympy as sp
 
 from s6lib import backprop as bp
-from s6lib.excel import HEADER_ROW, column_letter, excel_formula, write_workbook
+from s6lib.excel import (
+    CHART_CELL, FIRST_ROW_INPUTS, HEADER_ROW, NOTE, NOTE_CELL, add_sheet, cache_values, column_letter, excel_formula, formula_table,
+    layout, write_workbook,
+)
 
 
 def _recomputed_by_formulas(path):
@@ -88,3 +91,53 @@ def test_libreoffice_opens_and_recomputes_the_workbook(tmp_path):
         loss = [ws[f"{column_letter('E_total')}{HEADER_ROW + step}"].value for step in range(1, bp.SHEET_STEPS + 1)]
         expected = bp.iterate(bp.CLASS_VALUES, learning_rate)["E_total"].to_numpy()
         np.testing.assert_allclose(loss, expected, rtol=0, atol=1e-12)
+
+
+def test_every_formula_cell_stores_the_librarys_value(tmp_path):
+    """Previews that do not compute (GitHub, Drive, Quick Look) show the stored values: each formula
+    cell carries one, read back here without any spreadsheet program, equal to bp.iterate."""
+    path = write_workbook(tmp_path / "sheet.xlsx")
+    formulas_view = openpyxl.load_workbook(path)
+    values_view = openpyxl.load_workbook(path, data_only=True)
+    for learning_rate in bp.CLASS_LEARNING_RATES:
+        title = f"η = {learning_rate:g}"
+        with_formulas, stored = formulas_view[title], values_view[title]
+        expected = bp.iterate(bp.CLASS_VALUES, learning_rate)
+        formula_cells = 0
+        for step, row in expected.iterrows():
+            for column, value in row.items():
+                ref = f"{column_letter(column)}{HEADER_ROW + step}"
+                if str(with_formulas[ref].value).startswith("="):
+                    formula_cells += 1
+                got = stored[ref].value
+                assert isinstance(got, float) and abs(got - value) <= 1e-12, (title, ref, got, value)
+        assert formula_cells == len(bp.COLUMNS) * bp.SHEET_STEPS - len(FIRST_ROW_INPUTS)
+
+
+def test_a_formula_cell_without_a_value_is_named(tmp_path):
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    add_sheet(workbook, 0.5, steps=3)
+    workbook.save(tmp_path / "sheet.xlsx")  # as openpyxl writes it: formulas, no values
+    with pytest.raises(ValueError, match=r"no value to store for formula cell η = 0\.5!J21 \(=?D21\*F21"):
+        cache_values(tmp_path / "sheet.xlsx", {"η = 0.5": {}})
+
+
+def test_the_layout_the_page_describes_is_what_the_sheet_holds(tmp_path):
+    ws = openpyxl.load_workbook(write_workbook(tmp_path / "sheet.xlsx", (0.5,)))["η = 0.5"]
+    blocks = dict(layout(bp.CLASS_VALUES))
+    assert blocks["A2:B2"].startswith("η:") and ws["A2"].value == "η" and ws["B2"].value == 0.5
+    assert ws["A3"].value is None and not any("bias" in what for what in blocks.values())  # none to describe
+    assert ws[NOTE_CELL].value == NOTE and NOTE in blocks[NOTE_CELL]
+    assert ws._charts[0].anchor._from.col == 3 and blocks[f"from {CHART_CELL}"].startswith("a chart")
+    mazur = openpyxl.load_workbook(write_workbook(tmp_path / "m.xlsx", (0.5,), bp.MAZUR_VALUES))["η = 0.5"]
+    assert (mazur["A3"].value, mazur["A4"].value) == ("b1", "b2") and "A2:B4" in dict(layout(bp.MAZUR_VALUES))
+
+
+def test_a_sheet_with_a_mistake_prints_that_mistake():
+    from s6lib.part1_answers import BROKEN_SHEET_GRADIENTS
+
+    right, broken = formula_table(2), formula_table(2, gradients=BROKEN_SHEET_GRADIENTS)
+    differs = [cell for cell in right.index if right.loc[cell, "formula"] != broken.loc[cell, "formula"]]
+    assert differs == [f"{column_letter('∂E/∂w6')}{HEADER_ROW + 2}"]
+    assert broken.loc[differs[0], "formula"] == right.loc[f"{column_letter('∂E/∂w5')}{HEADER_ROW + 2}", "formula"]

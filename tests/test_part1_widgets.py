@@ -42,3 +42,21 @@ def test_without_stack_the_static_slider_has_the_kernel_swap_pictures(monkeypatc
     slider.value = "2"
     assert bytes(picture.value) != first and bytes(picture.value).startswith(b"\x89PNG")
     assert "needs the running kernel" in note.value
+
+
+def test_the_no_kernel_note_is_hidden_until_the_page_has_no_kernel():
+    """The note starts hidden (a kernel may be running); its script shows it, and makes the live
+    slider inert, only where the page carries a saved widget state (the website)."""
+    from s6lib.widgets import LIVE_CLASS, NO_KERNEL_NOTE, no_kernel_note
+
+    html = no_kernel_note()._repr_html_()
+    assert html.startswith('<p class="s6-kernel-note"') and " hidden>" in html and "Colab or Binder" in html
+    assert 'application/vnd.jupyter.widget-state+json' in html and f'".{LIVE_CLASS}' in html
+    assert "inert = true" in html and NO_KERNEL_NOTE.split(":")[0] in html
+    assert no_kernel_note()._repr_html_() != html  # each note its own id
+    assert LIVE_CLASS in live_learning_rate_slider(steps=3)._dom_classes
+
+
+def test_the_static_slider_spans_the_column_for_touch():
+    slider = static_learning_rate_slider((0.5, 2.0), steps=3).children[0]
+    assert slider.layout.width == "100%"
