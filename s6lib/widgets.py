@@ -62,16 +62,32 @@ _NO_KERNEL_SCRIPT = """
 """
 
 
+def _described(curve, learning_rate):
+    """What a loss-curve picture shows, in words (its alt text: the image's tooltip, where the
+    ipywidgets version has one)."""
+    return (f"Loss curve at η = {learning_rate:g}: E_total from {curve.iloc[0]:.3g} at step {curve.index[0]} "
+            f"to {curve.iloc[-1]:.3g} at step {curve.index[-1]}.")
+
+
+def _picture(png, text):
+    picture = widgets.Image(value=png, format="png")
+    if picture.has_trait("tooltip"):  # ipywidgets 8 shows it as the image's title
+        picture.tooltip = text
+    return picture
+
+
 def live_learning_rate_slider(values=CLASS_VALUES, learning_rate=0.5, steps=SHEET_STEPS):
     """η on a log scale (0.01 … 100) and the number of steps; each change reruns `iterate`."""
     rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-2, max=2, step=0.01,
                                   description="η", continuous_update=False)
     step_count = widgets.IntSlider(value=steps, min=1, max=1000, description="steps", continuous_update=False)
-    picture = widgets.Image(format="png")
+    picture = _picture(b"", "")
 
     def redraw(_change=None):
         curve = iterate(values, rate.value, step_count.value)["E_total"]
         picture.value = loss_curve_png(curve, rate.value, ylim=(0, 1.05 * curve.max()))
+        if picture.has_trait("tooltip"):
+            picture.tooltip = _described(curve, rate.value)
 
     rate.observe(redraw, "value")
     step_count.observe(redraw, "value")
@@ -124,7 +140,7 @@ def static_learning_rate_slider(learning_rates=STATIC_LEARNING_RATES, values=CLA
         note = widgets.HTML(f"<small>ipywidgets {widgets.__version__} here: this slider needs the running "
                             "kernel (with ipywidgets 8, as on the website, it works without one).</small>")
         return widgets.VBox([slider, picture, note])
-    stack = widgets.Stack([widgets.Image(value=png, format="png") for png in pictures])
+    stack = widgets.Stack([_picture(png, _described(curves[lr], lr)) for png, lr in zip(pictures, learning_rates)])
     stack.selected_index = slider.index
     widgets.jslink((slider, "index"), (stack, "selected_index"))
     stack.add_class("s6-static-lr-stack")

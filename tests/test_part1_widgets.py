@@ -60,3 +60,11 @@ def test_the_no_kernel_note_is_hidden_until_the_page_has_no_kernel():
 def test_the_static_slider_spans_the_column_for_touch():
     slider = static_learning_rate_slider((0.5, 2.0), steps=3).children[0]
     assert slider.layout.width == "100%"
+
+
+def test_every_picture_says_in_words_what_it_shows():
+    stack = static_learning_rate_slider((0.5, 2.0), steps=4).children[1]
+    assert [p.tooltip.split(":")[0] for p in stack.children] == ["Loss curve at η = 0.5", "Loss curve at η = 2"]
+    assert "at step 4" in stack.children[0].tooltip
+    live = live_learning_rate_slider(steps=3).children[1]
+    assert live.tooltip.startswith("Loss curve at η = 0.5") and "at step 3" in live.tooltip
