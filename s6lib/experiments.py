@@ -10,8 +10,9 @@ Records live under `book/runs/<device class>/`, where the device class is
 "gpu" or "cpu" (`device_class`); inside it a run's record is at
 `record_path(key, seed)`, i.e. `<key>-s<seed>.json`. The recipe a record
 carries is named after its experiment (`Recipe.name == Experiment.key`), so
-"seed" and "fast" are exactly the named recipes and `s6 train --recipe seed
---seed 1` writes the same config as the plan's run.
+"seed" (the original recipe, shown to readers as "original") and "fast" are
+exactly the named recipes, and `s6 train --recipe original --seed 1` writes the
+same config as the plan's run.
 
 The ablations change one thing in the fast recipe (its model is
 "net6-dropout-0.05"), not in the original recipe: the fast recipe is the one
