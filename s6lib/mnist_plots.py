@@ -108,9 +108,13 @@ def plot_training_curves(frame, hue="recipe", band="minmax", original=None, over
             ax.yaxis.set_minor_formatter(NullFormatter())
     for ax in axes[1]:
         ax.set_xlabel("epoch")
-    if panels["test_acc"].get_legend_handles_labels()[0]:
-        panels["test_acc"].legend(loc="lower right")
-    fig.tight_layout()
+    handles, labels = panels["test_acc"].get_legend_handles_labels()
+    if handles:  # under the panels, where it covers no curve
+        rows = -(-len(handles) // 2)
+        fig.legend(handles, labels, loc="lower center", ncols=2, bbox_to_anchor=(0.5, 0))
+        fig.tight_layout(rect=(0, 0.045 * rows + 0.01, 1, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 
@@ -212,6 +216,7 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     labels; they are drawn but not labelled (the title says how many). The legend sits below the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(style.WIDTH, 5.2))
+    ax.margins(x=0.2)  # room for the labels of the points at either end
     colors = _group_colors(summaries)
     shown = [s for s in summaries if s.n]
     base = next((s for s in shown if s.key == baseline), None)
@@ -238,6 +243,7 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
         ax.axvline(budget, color="0.4", lw=1, ls="--")
     ax.set_xlabel("parameters")
     ax.set_ylabel("final test accuracy (%)")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 4, 5, 10]))
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.0f}")
     if shown:
         ax.legend(ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.14))

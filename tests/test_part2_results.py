@@ -188,6 +188,10 @@ def test_the_exercise_answers_match_independent_computations():
     by_hand = sum(9 * c_in * c_out + c_out + 2 * c_out
                   for c_in, c_out in zip((1, 8, 12, 16, 16), (8, 12, 16, 16, 10)))
     assert sum(p.numel() for p in build_model(spec).parameters()) == by_hand < results.SMALL_BUDGET
+    narrow = comparisons.difference(list(finals_from_json("width-narrow").values()),
+                                    list(finals_from_json(ex.BASELINE).values()))
+    images_worse = (max(finals_from_json(ex.BASELINE).values()) - min(finals_from_json("width-narrow").values())) * 100
+    assert -narrow.low * 100 == pytest.approx(images_worse)  # the interval's far end, in test images
     record = json.loads((RUNS / "cpu" / "small-squeeze-s5.json").read_text())
     accs = [e["test_acc"] for e in record["epochs"]]
     assert results.min_last(record) == min(accs[-3:])
