@@ -114,7 +114,8 @@ def formatted(frame: pd.DataFrame, kinds: dict | None = None, default: str | Non
         guess = kind_of(column, frame[column])
         kind = kinds.get(column) or (default if default and guess == "number" else guess)
         fmt = kind if callable(kind) else KINDS[kind]
-        out[column] = [v if isinstance(v, str) else fmt(v) for v in frame[column].astype(object)]  # text stays
+        out[column] = [v if isinstance(v, str) else DASH if _missing(v) else fmt(v)  # text stays; missing: "–"
+                       for v in frame[column].astype(object)]
     return out
 
 

@@ -34,6 +34,9 @@ def test_a_table_has_no_index_no_none_and_formats_each_column():
     plain = pd.DataFrame({"a": [99.4567], "n": [9174]})
     assert ">99.46<" in style.table(plain, default="acc") and ">9,174<" in style.table(plain, default="acc")
     assert with_index._repr_html_() == str(with_index)
+    # a column's own formatter never sees a missing value (a version 2 benchmark record has no GFLOP/s)
+    gflops = style.table(pd.DataFrame({"GFLOP/s": [12.34, None]}), {"GFLOP/s": lambda v: f"{v:,.1f}"})
+    assert ">12.3<" in gflops and ">–<" in gflops
 
 
 def test_a_figures_png_says_its_smallest_text_and_dpi():
