@@ -101,8 +101,11 @@ def _difference(a: tuple[float, ...], b: tuple[float, ...], alpha: float) -> Dif
     ca, cb = _counts(a), _counts(b)
     lcm = math.lcm(*range(1, min(len(a), len(b)) + 1))  # every tie shift is a whole number of 1/lcm images
     ca, cb = ca * lcm, cb * lcm
+    # p can change only where a re-dealt split ties the real one, and is largest at such a tie, so the
+    # interval's ends are among these shifts; the shifts around the estimate itself (where the means are
+    # level and p is near 1) are always kept
     kept = [shift for shift in _shifts(ca, cb) if _p(ca - round(shift), cb) > alpha]
-    low, high = (min(kept) / lcm / PER_IMAGE, max(kept) / lcm / PER_IMAGE) if kept else (diff, diff)
+    low, high = min(kept) / lcm / PER_IMAGE, max(kept) / lcm / PER_IMAGE
     return Difference(diff, low, high, _p(ca, cb), splits, alpha)
 
 
@@ -147,6 +150,9 @@ def false_alarm_rate(n_a: int, n_b: int, alpha: float = ALPHA) -> float:
 def seeds_needed(comparisons: int, baseline_seeds: int, alpha: float = ALPHA) -> int:
     """The fewest seeds a variant needs, against a baseline with `baseline_seeds`, for its cleanest
     possible split to pass the first (strictest) step of Holm's correction over `comparisons`."""
+    if comparisons < 1 or baseline_seeds < 1:
+        raise ValueError(f"seeds_needed needs at least one comparison and one baseline seed, not "
+                         f"{comparisons} and {baseline_seeds}")
     n = 1
     while smallest_p(n, baseline_seeds) > alpha / comparisons:
         n += 1
