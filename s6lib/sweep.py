@@ -288,10 +288,11 @@ def _signal_name(number: int) -> str:
 
 
 def _say_it_died(job: Job, how: str) -> None:
-    """Mark the dead run's record (left "running") as stopped, when nobody else holds it now."""
+    """Mark the dead run's record (left "running") as stopped. Its DataLoader workers (pipeline A) hold
+    its lock until they notice, within seconds; if nobody lets go, the record stays as it was."""
     try:
-        with WriteLock(job.out):
+        with WriteLock(job.out, wait=15):
             if job.out.exists():
                 mark_stopped(job.out, f"its training process died ({how}); the sweep stopped")
     except (RecordInUse, RecordError, OSError):
-        pass  # its DataLoader workers may hold the lock a moment longer; the record then says "running"
+        pass

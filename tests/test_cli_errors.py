@@ -9,6 +9,7 @@ import torch
 from s6lib import __main__ as cli
 from s6lib import train
 from s6lib.__main__ import main
+from s6lib.records import load_record
 from s6lib.sweep import available_cpus
 
 from conftest import ROOT
@@ -113,11 +114,17 @@ def test_export_digit_names_a_bad_checkpoint_and_suggests_nothing_unsafe(capsys,
     assert not (tmp_path / "site").exists()
 
 
-def test_a_run_whose_weights_cannot_be_saved_exits_with_its_own_status(mnist_root, capsys, tmp_path, monkeypatch):
+def test_weights_that_cannot_be_saved_leave_a_record_that_says_so_and_their_own_exit_status(mnist_root, capsys,
+                                                                                           tmp_path, monkeypatch):
     def full_disk(*args):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(train, "save_checkpoint", full_disk)
-    err = one_line_error(["train", *FAST, "--dry-run", "--data-root", str(mnist_root), "--out", str(tmp_path / "r.json"),
+    out = tmp_path / "r.json"
+    err = one_line_error(["train", *FAST, "--dry-run", "--data-root", str(mnist_root), "--out", str(out),
                           "--save-model", str(tmp_path / "w.pt")], capsys, code=cli.EXIT_RUN_FAILED)
-    assert "the weights could not be saved" in err and "r.json says so" in err
+    assert re.search(r"the weights could not be saved to .*w.pt \(No space left on device\); the run completed, "
+                     r"and .*r.json says so", err), err
+    record = load_record(out)
+    assert record["status"] == "complete" and "the weights could not be saved" in record["message"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]  # no lock or temp file left

@@ -233,7 +233,7 @@ def test_a_gzip_bomb_is_refused_or_skipped_in_bounded_memory(tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop(RUNS_ENV, None)
     env.pop(REPOSITORY_ENV, None)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     stats = json.loads(result.stdout.splitlines()[-1])
     refused, skipped = stats["found"]["refused"], stats["found"]["skipped"]

@@ -43,12 +43,12 @@ def test_a_stopped_sweep_saves_the_runs_in_flight_and_leaves_no_process(mnist_ro
             "--jobs", "2", "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]
     sweep = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     records = [tmp_path / f"fast-net6-dropout-0.05-s{s}.json" for s in (1, 2)]
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # starting two runs can take minutes on a busy 2-core machine
     while not all(p.exists() and json.loads(p.read_text())["epochs"] for p in records):
         assert time.monotonic() < deadline and sweep.poll() is None, "the runs never finished an epoch"
         time.sleep(0.5)
     sweep.send_signal(signal.SIGINT)  # to the sweep only, as `timeout -s INT` sends it
-    _, err = sweep.communicate(timeout=120)
+    _, err = sweep.communicate(timeout=300)
     assert sweep.returncode == 130 and "interrupted" in err
     for path in records:
         record = load_record(path)
@@ -114,8 +114,9 @@ def test_sweep_list_reports_every_record_that_does_not_validate(capsys, tmp_path
     assert "2 record(s) do not validate" in captured.err
 
 
-def _holders(paths, timeout=120.0) -> dict:
-    """The pid in each record's lock file, once every record has finished an epoch."""
+def _holders(paths, timeout=600.0) -> dict:
+    """The pid in each record's lock file, once every record has finished an epoch (on a busy 2-core
+    machine, starting two runs can take minutes)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         locks = {p: p.with_name(f".{p.name}.lock") for p in paths}
@@ -135,30 +136,49 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def _runs_started(pid: int) -> bool:
-    """Whether the sweep `pid` has started a training process (not a helper such as ldconfig)."""
+def _runs_starting(pid: int) -> bool:
+    """Whether the sweep `pid` has training processes (not helpers such as ldconfig), each far enough into
+    its start-up to have Python's SIGINT handler (importing torch, say): a Ctrl-C then is a KeyboardInterrupt."""
+    runs = []
     for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         try:
             if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                return True
-        except FileNotFoundError:
+                status = Path(f"/proc/{child}/status").read_text()
+                runs.append(int(status.split("SigCgt:")[1].split()[0], 16) & 1 << (signal.SIGINT - 1))
+        except OSError:  # a helper that has just exited
             pass
-    return False
+    return bool(runs) and all(runs)
 
 
-def _sweep(tmp_path, mnist_root, **popen):
-    argv = [sys.executable, "-m", "s6lib", "sweep", *TINY, "--epochs", "200", "--seeds", "1", "2", "--jobs", "2",
-            "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+@pytest.fixture
+def start_sweep(tmp_path, mnist_root):
+    """Starts a long sweep of two runs into tmp_path, in a process group of its own; whatever of it is
+    left when the test ends (a failed test) is killed."""
+    started = []
+
+    def start() -> subprocess.Popen:
+        argv = [sys.executable, "-m", "s6lib", "sweep", *TINY, "--epochs", "200", "--seeds", "1", "2",
+                "--jobs", "2", "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]
+        started.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True))
+        return started[-1]
+
+    yield start
+    for sweep in started:
+        try:
+            os.killpg(sweep.pid, signal.SIGKILL)  # the group outlives its leader: orphaned runs too
+        except ProcessLookupError:
+            pass
+        sweep.communicate()
 
 
 @pytest.mark.slow
-def test_a_run_that_dies_stops_the_sweep_with_one_line_and_its_own_exit_status(mnist_root, tmp_path):
-    sweep = _sweep(tmp_path, mnist_root)
+def test_a_run_that_dies_stops_the_sweep_with_one_line_and_its_own_exit_status(start_sweep, tmp_path):
+    sweep = start_sweep()
     records = [tmp_path / f"{FAST}-s{s}.json" for s in (1, 2)]
     holders = _holders(records)
     os.kill(holders[records[0]], signal.SIGKILL)  # as the kernel's OOM killer does
-    _, err = sweep.communicate(timeout=120)
+    _, err = sweep.communicate(timeout=300)
     assert sweep.returncode == 3, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert f"the run for {records[0]} (net6-dropout-0.05, seed 1) died (killed by SIGKILL" in err
@@ -170,13 +190,13 @@ def test_a_run_that_dies_stops_the_sweep_with_one_line_and_its_own_exit_status(m
 
 
 @pytest.mark.slow
-def test_the_runs_of_a_sweep_that_is_killed_stop_and_say_so(mnist_root, tmp_path):
-    sweep = _sweep(tmp_path, mnist_root)
+def test_the_runs_of_a_sweep_that_is_killed_stop_and_say_so(start_sweep, tmp_path):
+    sweep = start_sweep()
     records = [tmp_path / f"{FAST}-s{s}.json" for s in (1, 2)]
     holders = _holders(records)
     sweep.kill()  # kill -9: the sweep cannot stop its children itself
-    sweep.communicate(timeout=30)
-    deadline = time.monotonic() + 60
+    sweep.wait(timeout=30)  # (its pipes stay open while the children, which hold them, run)
+    deadline = time.monotonic() + 300
     while not all(_gone(pid) for pid in holders.values()):
         assert time.monotonic() < deadline, "the orphaned runs went on training"
         time.sleep(0.5)
@@ -186,12 +206,12 @@ def test_the_runs_of_a_sweep_that_is_killed_stop_and_say_so(mnist_root, tmp_path
 
 
 @pytest.mark.slow
-def test_ctrl_c_while_the_runs_start_prints_one_line(mnist_root, tmp_path):
-    sweep = _sweep(tmp_path, mnist_root, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not _runs_started(sweep.pid):
+def test_ctrl_c_while_the_runs_start_prints_one_line(start_sweep):
+    sweep = start_sweep()
+    deadline = time.monotonic() + 600
+    while not _runs_starting(sweep.pid):
         assert time.monotonic() < deadline and sweep.poll() is None, "the sweep never started a run"
         time.sleep(0.05)
     os.killpg(sweep.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: to every process of the group
-    _, err = sweep.communicate(timeout=120)
+    _, err = sweep.communicate(timeout=300)
     assert sweep.returncode == 130 and err.strip() == "interrupted", err
