@@ -9,7 +9,10 @@ from s6lib import selection
 from s6lib.models import build_model, count_parameters
 from s6lib.records import write_record
 from s6lib.selection import SelectionError, round_scores, winner
+from conftest import ROOT
 from test_records import make_record
+
+RUNS = ROOT / "book" / "runs"
 
 
 def val_record(exp, seed, accs, parameters=None) -> dict:
@@ -92,3 +95,13 @@ def test_a_record_whose_config_is_not_the_planned_candidates_is_not_counted(tmp_
     path.write_text(json.dumps(record))
     with pytest.raises(SelectionError, match=f"{exp.key} seed {exp.seeds[0]} has no complete record"):
         winner("best", 1, tmp_path)
+
+
+def test_each_round_starts_from_the_winner_the_rule_picked_in_the_committed_records():
+    """Round n's first candidate is round n-1's winner, as the rule reads the records on main (a
+    round is only planned once the one before it is finished), and the others change it."""
+    for group, rounds in ex.ROUNDS.items():
+        for n in range(2, len(rounds) + 1):
+            picked = winner(group, n - 1, RUNS)
+            assert rounds[n - 1][0].key == picked.key, f"{group} round {n} does not start from {picked.key}"
+            assert rounds[n - 1][0] in rounds[n - 2], "the carried-over candidate is the earlier round's own"
