@@ -63,17 +63,20 @@ _NO_KERNEL_SCRIPT = """
 
 
 def _described(curve, learning_rate):
-    """What a loss-curve picture shows, in words (its alt text: the image's tooltip, where the
-    ipywidgets version has one)."""
+    """What a loss-curve picture shows, in words: its caption, shown under it."""
     return (f"Loss curve at η = {learning_rate:g}: E_total from {curve.iloc[0]:.3g} at step {curve.index[0]} "
             f"to {curve.iloc[-1]:.3g} at step {curve.index[-1]}.")
 
 
+def _caption(text):
+    """The words under a picture. Not the Image's tooltip: the website's widget manager cannot draw
+    an Image that has one (ipywidgets 8 reads the description that Image lacks)."""
+    return widgets.HTML(f'<p class="s6-curve-caption">{html.escape(text)}</p>')
+
+
 def _picture(png, text):
-    picture = widgets.Image(value=png, format="png")
-    if picture.has_trait("tooltip"):  # ipywidgets 8 shows it as the image's title
-        picture.tooltip = text
-    return picture
+    """A loss-curve picture with its caption, as one box (what the static slider switches between)."""
+    return widgets.VBox([widgets.Image(value=png, format="png"), _caption(text)])
 
 
 def live_learning_rate_slider(values=CLASS_VALUES, learning_rate=0.5, steps=SHEET_STEPS):
@@ -81,19 +84,18 @@ def live_learning_rate_slider(values=CLASS_VALUES, learning_rate=0.5, steps=SHEE
     rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-2, max=2, step=0.01,
                                   description="η", continuous_update=False)
     step_count = widgets.IntSlider(value=steps, min=1, max=1000, description="steps", continuous_update=False)
-    picture = _picture(b"", "")
+    picture, caption = widgets.Image(value=b"", format="png"), _caption("")
 
     def redraw(_change=None):
         curve = iterate(values, rate.value, step_count.value)["E_total"]
         picture.value = loss_curve_png(curve, rate.value, ylim=(0, 1.05 * curve.max()))
-        if picture.has_trait("tooltip"):
-            picture.tooltip = _described(curve, rate.value)
+        caption.value = _caption(_described(curve, rate.value)).value
 
     rate.observe(redraw, "value")
     step_count.observe(redraw, "value")
     redraw()
     controls = widgets.HBox([rate, step_count], layout=widgets.Layout(flex_flow="row wrap"))  # a phone: two rows
-    box = widgets.VBox([controls, picture])
+    box = widgets.VBox([controls, picture, caption])
     box.add_class(LIVE_CLASS)
     return box
 
@@ -136,10 +138,16 @@ def static_learning_rate_slider(learning_rates=STATIC_LEARNING_RATES, values=CLA
     slider.add_class("s6-static-lr-slider")
     if not hasattr(widgets, "Stack"):  # ipywidgets 7 (Colab): the kernel swaps the picture
         picture = widgets.Image(value=pictures[slider.index], format="png")
-        slider.observe(lambda change: setattr(picture, "value", pictures[change["new"]]), "index")
+        words = [_described(curves[lr], lr) for lr in learning_rates]
+        caption = _caption(words[slider.index])
+
+        def swap(change):
+            picture.value, caption.value = pictures[change["new"]], _caption(words[change["new"]]).value
+
+        slider.observe(swap, "index")
         note = widgets.HTML(f"<small>ipywidgets {widgets.__version__} here: this slider needs the running "
                             "kernel (with ipywidgets 8, as on the website, it works without one).</small>")
-        return widgets.VBox([slider, picture, note])
+        return widgets.VBox([slider, picture, caption, note])
     stack = widgets.Stack([_picture(png, _described(curves[lr], lr)) for png, lr in zip(pictures, learning_rates)])
     stack.selected_index = slider.index
     widgets.jslink((slider, "index"), (stack, "selected_index"))

@@ -333,6 +333,15 @@ OVERFLOWING = r"""() => {
     const describe = (el) => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string'
         ? '.' + el.className.trim().split(/\s+/)[0] : '') + ': ' + (el.innerText || el.getAttribute('alt') || '')
         .trim().slice(0, 50).replace(/\s+/g, ' ');
+    // MathJax's copy for screen readers (mjx-assistive-mml) is clipped to nothing by design, yet counts
+    // in its box's scrollWidth: math is cut off only if what MathJax draws (mjx-math) overflows.
+    const drawnFits = (el) => {
+        const drawn = el.querySelectorAll('mjx-math');
+        if (!drawn.length || !el.querySelector('mjx-assistive-mml')) return false;
+        const box = el.getBoundingClientRect();
+        return [...drawn].every(m => { const r = m.getBoundingClientRect();
+            return r.left >= box.left - 1 && r.right <= box.right + 1; });
+    };
     const found = [];
     if (document.documentElement.scrollWidth > window.innerWidth + 1) {
         found.push(`the page scrolls sideways (${document.documentElement.scrollWidth} px in ${window.innerWidth})`);
@@ -349,7 +358,7 @@ OVERFLOWING = r"""() => {
         if (scrolls(el) && el.scrollWidth > el.clientWidth + 1 && !el.classList.contains('s6-scrolls')) {
             found.push('cut off with no scroll cue: ' + describe(el));
         }
-        if (getComputedStyle(el).overflowX === 'hidden' && el.scrollWidth > el.clientWidth + 1) {
+        if (getComputedStyle(el).overflowX === 'hidden' && el.scrollWidth > el.clientWidth + 1 && !drawnFits(el)) {
             found.push('cut off: ' + describe(el));
         }
     }

@@ -92,9 +92,11 @@ def test_the_forward_pass_page_shows_every_step_substituted(built_site):
     math = "\n".join(_math(_html(built_site, "forward_pass")))
     assert (r"h_{1} &= w_{1}\,i_{1} + w_{2}\,i_{2} \\ &= 0.15 \times 0.05 + 0.2 \times 0.1 \\ &= 0.0275"
             in math)
-    for step in by_hand.forward_steps(bp.CLASS_VALUES).values():  # every quantity, substituted and its value
-        substituted, value = step.latex_lines()[-2:]
-        assert f"{sp.latex(step.symbol)} &= " in math and substituted in math and value in math, step.symbol
+    steps = by_hand.forward_steps(bp.CLASS_VALUES)
+    # a block's lines are as wide as its widest symbol leaves room for: one of the steps' own symbols
+    widths = {by_hand.rhs_width([s.symbol]) for s in steps.values()}
+    for step in steps.values():  # every quantity, its forms, the substitution and its value, as one run of lines
+        assert any(r" \\ ".join(step.latex_lines(w)) in math for w in widths), step.symbol
 
 
 def test_the_partial_derivatives_page_names_the_deltas_and_shows_the_update(built_site):
@@ -104,7 +106,9 @@ def test_the_partial_derivatives_page_names_the_deltas_and_shows_the_update(buil
         assert f"{delta} &= " in math, delta
     assert r"\frac{\partial E_{total}}{\partial w_{1}} &= \delta_{h1}\,i_{1}" in math  # ∂E/∂w = δ · input
     w5 = by_hand.steps_latex({"w5": by_hand.chain_rule_step(bp.w5)})  # the chain rule's three factors
-    assert w5 in math and r"\left(0.606478 - 0.5\right) \times 0.606478" in w5
+    one_line = w5.replace(r" \\ &\quad ", " ")  # the phone's continuation lines joined back
+    assert w5 in math and (r"&= \left(0.606478 - 0.5\right) \times 0.606478 \times \left(1 - 0.606478\right) "
+                           r"\times 0.506875 \\ &= 0.0128808") in one_line
     assert w5.endswith(r"&= 0.0128808\end{aligned}")
     update = by_hand.update_steps(bp.CLASS_VALUES, 0.5)
     for w, step in update.items():  # one update of all 8 weights, in numbers

@@ -1,5 +1,7 @@
 """The learning-rate sliders: the static one is wired in the browser, the live one recomputes."""
 
+import re
+
 import ipywidgets as widgets
 import matplotlib
 from ipywidgets.widgets.widget import _instances as widget_registry
@@ -16,7 +18,7 @@ def test_static_slider_is_jslinked_to_one_picture_per_rate():
     slider, stack = box.children
     assert "s6-static-lr-slider" in slider._dom_classes and "s6-static-lr-stack" in stack._dom_classes
     assert slider.options == ("0.1", "0.5", "2") and stack.selected_index == slider.index == 2
-    pictures = stack.children
+    pictures = [box.children[0] for box in stack.children]  # each picture over its caption
     assert all(isinstance(p, widgets.Image) and bytes(p.value).startswith(b"\x89PNG") for p in pictures)
     assert len({bytes(p.value) for p in pictures}) == len(rates)  # a different curve per rate
     links = [w for w in widget_registry.values() if isinstance(w, Link)]
@@ -37,10 +39,11 @@ def test_without_stack_the_static_slider_has_the_kernel_swap_pictures(monkeypatc
     """ipywidgets 7.7 (Colab's) has no Stack: the slider still works, through the kernel, and says so."""
     monkeypatch.delattr(widgets, "Stack")
     box = static_learning_rate_slider((0.1, 0.5, 2.0), steps=5, start=0.5)
-    slider, picture, note = box.children
+    slider, picture, caption, note = box.children
     first = bytes(picture.value)
     slider.value = "2"
     assert bytes(picture.value) != first and bytes(picture.value).startswith(b"\x89PNG")
+    assert "Loss curve at η = 2:" in caption.value
     assert "needs the running kernel" in note.value
 
 
@@ -63,8 +66,16 @@ def test_the_static_slider_spans_the_column_for_touch():
 
 
 def test_every_picture_says_in_words_what_it_shows():
+    def words(caption):
+        return re.sub(r"<[^>]+>", "", caption.value)
+
     stack = static_learning_rate_slider((0.5, 2.0), steps=4).children[1]
-    assert [p.tooltip.split(":")[0] for p in stack.children] == ["Loss curve at η = 0.5", "Loss curve at η = 2"]
-    assert "at step 4" in stack.children[0].tooltip
-    live = live_learning_rate_slider(steps=3).children[1]
-    assert live.tooltip.startswith("Loss curve at η = 0.5") and "at step 3" in live.tooltip
+    captions = [words(box.children[1]) for box in stack.children]  # each picture with its own caption
+    assert [c.split(":")[0] for c in captions] == ["Loss curve at η = 0.5", "Loss curve at η = 2"]
+    assert "at step 4" in captions[0]
+    live = live_learning_rate_slider(steps=3)
+    assert words(live.children[2]).startswith("Loss curve at η = 0.5") and "at step 3" in words(live.children[2])
+    live.children[0].children[0].value = 2.0  # the caption follows the slider
+    assert words(live.children[2]).startswith("Loss curve at η = 2:")
+    for widget in (*stack.children, live):  # what the website's widget manager cannot draw
+        assert not any(getattr(w, "tooltip", None) for w in widget.children if isinstance(w, widgets.Image))

@@ -1,7 +1,9 @@
 /* Loaded on every page by tools/s6_site.py. A box that scrolls sideways (a wide table, a long
    equation or code line on a phone) shows it: s6.css draws a shadow on each edge where content is
    hidden, from the classes set here, and the box takes keyboard focus so that it can be scrolled
-   with the arrow keys. Re-checked when the window resizes and when MathJax has typeset. */
+   with the arrow keys. Re-checked when the window resizes and when MathJax has typeset.
+   A widget's picture (ipywidgets' Image has no alt text) takes the words of the caption drawn
+   under it (s6lib.widgets) as its alt text. */
 (function () {
   "use strict";
   const BOXES = ".bd-article pre, .bd-article .s6-table-box, .bd-article mjx-container[display='true'], "
@@ -21,7 +23,15 @@
     }
   }
 
+  function describePictures() {
+    document.querySelectorAll(".bd-article .jupyter-widgets img:not([alt])").forEach((img) => {
+      const caption = img.closest(".widget-box")?.querySelector(".s6-curve-caption");
+      if (caption && caption.textContent.trim()) img.alt = caption.textContent.trim();
+    });
+  }
+
   function markAll() {
+    describePictures();
     document.querySelectorAll(BOXES).forEach((box) => {
       mark(box);
       if (!box.dataset.s6Watched) {
