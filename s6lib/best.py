@@ -14,6 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import experiments as ex
+from .field import PUBLIC_RESULTS
+from .models import build_model, count_parameters
+from .results import summarize
 from .runs import load_runs
 from .selection import LAST, SelectionError, round_scores
 
@@ -29,6 +32,35 @@ class Goal:
 
 
 GOALS = {"best": Goal(99.60, 99.50), "best-small": Goal(99.50, 99.40)}
+# Where each track started: the book's own best result in its budget before the tuning (test set, seeds 1-5).
+STARTING_POINT = {"best": "fast", "best-small": "small-deep"}
+
+
+def rule_markdown() -> str:
+    """The selection rule (s6lib.selection) in words, with its numbers from the code."""
+    return (f"For each seed, take the **lowest** validation accuracy of the last {LAST} epochs; a candidate's "
+            f"score is the mean of these over its seeds. The highest score wins; equal scores go to the higher "
+            f"mean final validation accuracy, then to fewer parameters. A candidate over its track's budget "
+            f"(best: {ex.BUDGETS['best'][1]}; best-small: {ex.BUDGETS['best-small'][1]}) or over "
+            f"{ex.MAX_EPOCHS} epochs cannot win, and a round is judged only once every run of it has a "
+            f"complete record.")
+
+
+def round_sentence(group: str, number: int, runs_dir: str | Path | None, device_class: str = "cpu") -> str:
+    """Where round `number` of the track stands: its winner by the rule, or how many of its runs are done."""
+    candidates = ex.ROUNDS[group][number - 1]
+    try:
+        scores = round_scores(group, number, runs_dir, device_class)
+    except SelectionError:
+        runs = load_runs(candidates, runs_dir, prefer=(device_class,)) if runs_dir is not None else []
+        done = sum(r.complete for r in runs)
+        planned = sum(len(e.seeds) for e in candidates)
+        return (f"**Round {number}** ({len(candidates)} candidates × {len(candidates[0].seeds)} seeds) is not "
+                f"finished: {done} of {planned} runs have a complete record. It is judged once all have.")
+    top = scores[0]
+    return (f"**Round {number}**: the rule picks `{top.key}`, with a score of {top.score:.2f}% (each seed's worst "
+            f"of its last {LAST} validation epochs, averaged) against {scores[1].score:.2f}% for the next, "
+            f"`{scores[1].key}`.")
 
 
 def round_table(group: str, number: int, runs_dir: str | Path, device_class: str = "cpu") -> pd.DataFrame:
@@ -96,3 +128,46 @@ def final_keys() -> set[str]:
 
 def final_plan() -> tuple[ex.Experiment, ...]:
     return ex.PLANS.get("best", ())
+
+
+def field_table(group: str, runs_dir: str | Path | None) -> pd.DataFrame:
+    """The public results beside this book's: where the track started (the records of seeds 1-5) and
+    its final runs once measured. Test accuracies, %; the public ones are single runs."""
+    rows = [{"result": f"{r.repository} ({r.note})" if r.note else r.repository, "parameters": r.parameters,
+             "epochs": r.epochs, "seeds": 1, "final test (%)": r.final, "best epoch (%)": r.best,
+             "worst of last 3 (%)": None} for r in PUBLIC_RESULTS]
+    start = STARTING_POINT[group]
+    plan = next(name for name, exps in ex.PLANS.items() if any(e.key == start for e in exps))
+    summary = next((s for s in summarize(load_runs(plan, runs_dir)) if s.key == start and s.n), None)
+    if summary is not None:
+        rows.append({"result": f"this book, {summary.name} (before tuning)", "parameters": summary.parameters,
+                     "epochs": ex.get_experiment(start).build().epochs, "seeds": summary.n,
+                     "final test (%)": statistics.fmean(summary.finals), "best epoch (%)": None,
+                     "worst of last 3 (%)": min(summary.min_last)})
+    v = verdict(group, runs_dir)
+    if v.state != "not yet measured":
+        final = next(e for e in final_plan() if e.key == group)
+        rows.append({"result": f"this book, {group}", "parameters": count_parameters(build_model(final.build().model)),
+                     "epochs": final.build().epochs, "seeds": v.seeds, "final test (%)": v.mean_final,
+                     "best epoch (%)": None, "worst of last 3 (%)": v.worst_last})
+    return pd.DataFrame(rows)
+
+
+def sources_markdown() -> str:
+    """The public results' notebooks, linked."""
+    return "\n".join(f"- [{r.repository}, `{r.notebook}`]({r.url}): {r.parameters:,} parameters"
+                      for r in PUBLIC_RESULTS)
+
+
+def show_rounds(group: str, runs_dir: str | Path | None) -> None:
+    """Each round of the track on the page: where it stands, its candidates with what each changes and
+    why, and once judged its table (validation accuracy, %)."""
+    from IPython.display import Markdown, display
+
+    from .style import table
+
+    for number, candidates in enumerate(ex.ROUNDS[group], 1):
+        display(Markdown(round_sentence(group, number, runs_dir)))
+        display(Markdown("\n".join(f"- `{e.key}`: {e.change}. {e.why}" for e in candidates)))
+        if number in rounds_done(group, runs_dir):
+            display(table(round_table(group, number, runs_dir).drop(columns=["change", "why"]), default="acc"))

@@ -7,6 +7,7 @@ decide which runs a figure shows. All follow the house style (s6lib.style).
 """
 
 import collections
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -153,21 +154,22 @@ def plot_final_accuracies(tables: dict, original=None, target=None, ax=None, col
 
 
 def plot_confusion(cm, ax=None, title=None):
-    """Confusion matrix: the errors (off the diagonal) coloured by count, the diagonal in grey."""
+    """Confusion matrix: the errors (off the diagonal) coloured by count, the diagonal in grey, every
+    cell's count printed in it at the house style's smallest text size."""
     cm = np.asarray(cm)
     errors = cm.astype(float).copy()
     np.fill_diagonal(errors, np.nan)
     if ax is None:
         _, ax = plt.subplots(figsize=(style.WIDTH, 5.8))
-    image = ax.imshow(errors, cmap="Reds", vmin=0, vmax=max(np.nanmax(errors), 1))
+    ax.imshow(errors, cmap="Reds", vmin=0, vmax=max(np.nanmax(errors), 1))
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             if i == j:
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.88"))
-                ax.text(j, i, f"{cm[i, j]:,}", ha="center", va="center", fontsize=9.5, color="0.3")
+                ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=style.MIN_FONT_PT, color="0.3")
             elif cm[i, j]:
                 dark = cm[i, j] > 0.6 * np.nanmax(errors)
-                ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=10,
+                ax.text(j, i, f"{cm[i, j]}", ha="center", va="center", fontsize=style.MIN_FONT_PT,
                         color="white" if dark else "black")
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
@@ -175,8 +177,7 @@ def plot_confusion(cm, ax=None, title=None):
     ax.set_ylabel("true")
     if title:
         ax.set_title(title)
-    ax.grid(False)
-    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="errors")
+    ax.grid(False)  # no colour bar: every cell prints its count, and the cells get its width
     return ax
 
 
@@ -190,7 +191,7 @@ def plot_digit_gallery(images, rows, ncols=6, seeds=None):
     for ax, (_, row) in zip(axes.flat, rows.iterrows()):
         ax.imshow(images[int(row["index"])], cmap="gray_r")
         wrong = f"{row['seeds wrong']}/{seeds}" if seeds else f"{row['seeds wrong']}×"
-        ax.set_title(f"{row['true']} → {row['predicted']} ({wrong})", fontsize=10)
+        ax.set_title(f"{row['true']}→{row['predicted']} {wrong}", fontsize=style.MIN_FONT_PT)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -246,7 +247,7 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 4, 5, 10]))
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.0f}")
     if shown:
-        ax.legend(ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+        ax.legend(ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.14))  # no wider than the figure
     notes = []
     if crowded is not None:
         n = sum(s.parameters == crowded for s in shown) - 1
@@ -254,7 +255,8 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     if len(shown) < len(summaries):
         notes.append(f"not run yet, so not shown: {len(summaries) - len(shown)} of {len(summaries)}")
     if title or notes:
-        ax.set_title("\n".join(([title] if title else []) + notes), fontsize=11)
+        lines = [wrapped for line in ([title] if title else []) + notes for wrapped in textwrap.wrap(line, 56)]
+        ax.set_title("\n".join(lines), fontsize=style.MIN_FONT_PT)  # lines no wider than the figure
     return ax
 
 

@@ -80,3 +80,25 @@ def test_the_precision_check_on_the_training_page_is_the_records(built_site):
     check = results.precision_check(RUNS)
     text = _page_text(built_site, "book/mnist/training")
     assert sentences.precision_sentence(check).split(" An epoch took")[0] in text
+
+
+def _as_read(markdown: str) -> str:
+    """A generated Markdown sentence as the built page reads, tags removed."""
+    text = " ".join(markdown.replace("**", "").replace("`", "").split())
+    return re.sub(r"\s+([,.;:)])", r"\1", text)
+
+
+@pytest.mark.parametrize("page, group", [("book/mnist/training", "best"), ("book/mnist/going_further", "best-small")])
+def test_the_best_sections_state_each_round_and_the_verdict_the_records_give(built_site, page, group):
+    """Each tuning round's state (its winner by the rule, or how many runs are done), and the final
+    runs' verdict, whatever they are, as the records on main give them."""
+    from s6lib import best
+
+    text = re.sub(r"\s+([,.;:)])", r"\1", _page_text(built_site, page)).replace("’", "'")  # MyST's typographer
+    for number in range(1, len(ex.ROUNDS[group]) + 1):
+        sentence = _as_read(best.round_sentence(group, number, RUNS))
+        assert sentence in text, f"{page} does not say {sentence!r}"
+    verdict = _as_read(best.verdict(group, RUNS).sentence())
+    assert verdict in text, f"{page} does not say {verdict!r}"
+    for r in best.PUBLIC_RESULTS:
+        assert r.url in (built_site / f"{page}.html").read_text(), f"{page} does not link {r.url}"
