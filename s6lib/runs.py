@@ -48,8 +48,9 @@ class RunsFolder:
 
 
 def locate_runs(start: str | Path | None = None) -> RunsFolder:
-    """The runs folder: $S6_RUNS_DIR; else ../runs (a chapter in book/mnist), runs (book/) or book/runs
-    (the repository root), looked up from `start` (default: the working directory); else the records
+    """The runs folder: $S6_RUNS_DIR; else book/runs (the repository root), ../runs (a chapter in
+    book/mnist) or runs (book/), looked up from `start` (default: the working directory), the root's
+    first, since `train` writes to a runs/ of its own there by default; else the records
     fetched from $S6_REPOSITORY (cached). Never raises: when there are none, `source` says why."""
     if os.environ.get(RUNS_ENV):
         path = Path(os.environ[RUNS_ENV]).expanduser()
@@ -58,7 +59,7 @@ def locate_runs(start: str | Path | None = None) -> RunsFolder:
         return RunsFolder(None, f"${RUNS_ENV} names {path}, which is not a folder: set it to a copy of the book's "
                                 "book/runs, or unset it.")
     start = Path(start or ".")
-    for candidate in (start / ".." / "runs", start / "runs", start / ex.RUNS_DIR):
+    for candidate in (start / ex.RUNS_DIR, start / ".." / "runs", start / "runs"):
         if candidate.is_dir():
             return RunsFolder(candidate.resolve(), "Run records from this copy of the book (book/runs).")
     repository = os.environ.get(REPOSITORY_ENV)
