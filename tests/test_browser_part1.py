@@ -5,11 +5,7 @@ a phone, and the workbook's stored values."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import shutil
-import threading
 from html import unescape
 from pathlib import Path
 
@@ -20,14 +16,11 @@ from conftest import BUILD_OUT
 from s6lib import backprop as bp
 from s6lib import by_hand
 from s6lib.excel import HEADER_ROW, column_letter, sheet_title
+from test_browser import browser, site_url  # noqa: F401  (fixtures)
 from test_part1_exercises import INDEPENDENT, box_labels
 
 pytestmark = pytest.mark.slow
-playwright = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements.txt")
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run",
-        "--disable-component-update", "--disable-sync"]
 CHAPTERS = ("forward_pass", "partial_derivatives", "backprop_table", "learning_rates")
 PHONE = {"width": 390, "height": 844}
 
@@ -43,26 +36,9 @@ def _math(html):
 
 
 @pytest.fixture(scope="module")
-def site(built_site):
-    """The built site on localhost, as a static host serves it."""
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(built_site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/book/backprop"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs it (Debian: apt-get install chromium)", pytrace=False)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
+def site(site_url):
+    """Part 1's folder of the built site, served as a static host serves it (tests/test_browser.py)."""
+    return f"{site_url}/book/backprop"
 
 
 def _widget_font(url):
