@@ -180,6 +180,17 @@ class FailedSeed:
         """`loss_floor` for the classes this model never predicted."""
         return loss_floor(self.never_predicted, self.confusion.sum(1))
 
+    @property
+    def loss_floor_with_ties(self) -> float:
+        """`loss_floor` if class 0 is dead too: argmax gives a tie to class 0, so a dead channel 0 still
+        collects every image the live channels do not claim, and predictions of 0 cannot tell it apart."""
+        return loss_floor(sorted({0, *self.never_predicted}), self.confusion.sum(1))
+
+    @property
+    def live_classes(self) -> list[int]:
+        """The classes predicted other than by a tie's default, 0."""
+        return [c for c in self.predicted_classes if c != 0]
+
 
 def loss_floor(dead: Sequence[int], per_class: Sequence[int]) -> float:
     """The lowest mean test loss (NLL on log-softmax) a model can have when the `dead` classes score

@@ -161,9 +161,13 @@ def test_no_bn_failed_seed_is_read_from_its_record(ablation_runs):
     assert (fact.mistakes, fact.mistakes_as[0]) == (7059, 6828)  # the numbers, from the record
     dead = np.isin(labels, fact.never_predicted).mean()
     assert fact.loss_floor == pytest.approx(dead * math.log(10)) and fact.loss_floor <= fact.test_loss[-1]
+    dead_or_zero = np.isin(labels, [0, *fact.never_predicted]).mean()
+    assert fact.loss_floor_with_ties == pytest.approx(dead_or_zero * math.log(10))
+    assert fact.loss_floor < fact.loss_floor_with_ties <= fact.test_loss[-1]  # the record sits on the larger floor
+    assert fact.live_classes == [6, 7]
     text = sentences.failed_seed_markdown(fact, [json.loads((RUNS / "cpu" / f"no-bn-s{s}.json").read_text())
                                                  for s in (1, 3)])
-    assert "predicted only 3 classes" in text and "6,828 of its 7,059 mistakes are 0s" in text
+    assert "predicted only 3 classes" in text and "6,828 of its 7,059 mistakes were predictions of 0" in text
     assert "never 1, 2, 3, 4, 5, 8 or 9" in text
 
 
