@@ -122,6 +122,27 @@ def verdict(group: str, runs_dir: str | Path | None) -> Verdict:
     return Verdict(group, len(complete), mean, worst, "met" if met else "not met")
 
 
+def final_markdown(group: str) -> str:
+    """What the track's final runs train: the rule's pick of the last round, on all the training images."""
+    picked, recipe = ex.WINNERS[group], ex.FINALS[group].build()
+    return (f"`{group}` is the rule's pick of the last round, `{picked.key}` ({picked.change}), trained on all "
+            f"60,000 training images with seeds 1–5 and measured on the 10,000 test images after each of its "
+            f"{recipe.epochs} epochs: {count_parameters(build_model(recipe.model)):,} parameters.")
+
+
+def final_table(group: str, runs_dir: str | Path | None) -> pd.DataFrame:
+    """One row per complete final run of the track: its seed, final test accuracy, the worst of its last
+    LAST epochs and its best epoch (%), and its training time on the machine that ran it."""
+    runs = [r for r in load_runs(final_plan(), runs_dir) if r.key == group and r.complete] if runs_dir else []
+    return pd.DataFrame([{"seed": r.seed, "final test (%)": r.record["epochs"][-1]["test_acc"],
+                          f"worst of last {LAST} (%)": min(e["test_acc"] for e in r.record["epochs"][-LAST:]),
+                          "best epoch (%)": max(e["test_acc"] for e in r.record["epochs"]),
+                          "minutes": sum(e["seconds"] for e in r.record["epochs"]) / 60,
+                          "device": r.record["environment"]["device_name"]} for r in runs],
+                        columns=["seed", "final test (%)", f"worst of last {LAST} (%)", "best epoch (%)", "minutes",
+                                 "device"])
+
+
 def final_keys() -> set[str]:
     return {e.key for e in final_plan()}
 
@@ -137,8 +158,7 @@ def field_table(group: str, runs_dir: str | Path | None) -> pd.DataFrame:
              "epochs": r.epochs, "seeds": 1, "final test (%)": r.final, "best epoch (%)": r.best,
              "worst of last 3 (%)": None} for r in PUBLIC_RESULTS]
     start = STARTING_POINT[group]
-    plan = next(name for name, exps in ex.PLANS.items() if any(e.key == start for e in exps))
-    summary = next((s for s in summarize(load_runs(plan, runs_dir)) if s.key == start and s.n), None)
+    summary = next((s for s in summarize(load_runs([ex.get_experiment(start)], runs_dir)) if s.n), None)
     if summary is not None:
         rows.append({"result": f"this book, {summary.name} (before tuning)", "parameters": summary.parameters,
                      "epochs": ex.get_experiment(start).build().epochs, "seeds": summary.n,
@@ -166,8 +186,22 @@ def show_rounds(group: str, runs_dir: str | Path | None) -> None:
 
     from .style import table
 
+    judged = rounds_done(group, runs_dir)
     for number, candidates in enumerate(ex.ROUNDS[group], 1):
         display(Markdown(round_sentence(group, number, runs_dir)))
         display(Markdown("\n".join(f"- `{e.key}`: {e.change}. {e.why}" for e in candidates)))
-        if number in rounds_done(group, runs_dir):
+        if number in judged:
             display(table(round_table(group, number, runs_dir).drop(columns=["change", "why"]), default="acc"))
+
+
+def show_final(group: str, runs_dir: str | Path | None) -> None:
+    """The track's final runs on the page: what they train, the verdict, and each seed's test accuracies."""
+    from IPython.display import Markdown, display
+
+    from .style import table
+
+    display(Markdown(final_markdown(group)))
+    display(Markdown(verdict(group, runs_dir).sentence()))
+    finals = final_table(group, runs_dir)
+    if len(finals):
+        display(table(finals, {"seed": "count", "minutes": lambda m: f"{m:.0f}"}))

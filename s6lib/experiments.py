@@ -55,6 +55,7 @@ GROUPS: Mapping[str, str] = MappingProxyType({
     "tuning": "Choosing the fast recipe, on seeds kept apart from the results",
     "best": "Tuning the best recipe under 20,000 parameters, on the validation split",
     "best-small": "Tuning the best recipe under 8,000 parameters, on the validation split",
+    "final": "The tuned recipes, trained once on all training images and measured on the test set",
 })
 
 
@@ -353,6 +354,26 @@ ROUNDS: Mapping[str, tuple[tuple[Experiment, ...], ...]] = MappingProxyType({
     ),
 })
 
+
+
+def _final(winner: Experiment) -> Experiment:
+    """A track's final runs, named after the track: its last round's winner as it is but for the data
+    (all 60,000 training images, measured on the test set) and the seeds (1-5)."""
+    overrides = {k: v for k, v in winner.overrides.items() if k not in VAL}
+    return Experiment(winner.group, "final", f"{winner.key} on all 60,000 training images, seeds 1–5",
+                      "Does the recipe chosen on the validation split meet its goal on the test set?",
+                      why="Only these runs see the test set, and nothing is chosen after them.",
+                      model=winner.model, overrides=overrides, seeds=FIVE)
+
+
+# Written down once each track's last round was judged: the rule's pick, which tests/test_selection.py
+# checks against the records on main.
+WINNERS: Mapping[str, Experiment] = MappingProxyType({
+    "best": _BEST_R1_WIDE,  # round 1's winner, kept through round 2
+    "best-small": next(e for e in ROUNDS["best-small"][1] if e.key == "small-r2-deep-lr-0.1"),
+})
+FINALS: Mapping[str, Experiment] = MappingProxyType({group: _final(w) for group, w in WINNERS.items()})
+
 PLANS: Mapping[str, tuple[Experiment, ...]] = MappingProxyType({
     "training": (SEED, FAST),
     "ablations": ABLATIONS,
@@ -360,6 +381,7 @@ PLANS: Mapping[str, tuple[Experiment, ...]] = MappingProxyType({
     "tuning": TUNING,
     **{f"round-{n}": tuple(exp for rounds in ROUNDS.values() if len(rounds) >= n for exp in rounds[n - 1])
        for n in range(1, max(map(len, ROUNDS.values())) + 1)},
+    "best": tuple(FINALS.values()),
 })
 
 

@@ -82,3 +82,20 @@ def test_the_public_results_are_well_formed():
         assert 0 < r.parameters <= ex.BUDGETS["best"][0] and r.epochs <= ex.MAX_EPOCHS
         assert 99.0 < r.best < 100 and (r.final is None or r.final <= r.best)
         assert not math.isnan(r.best)
+
+
+def test_the_final_table_has_a_row_per_complete_seed_with_its_test_accuracies(finals, tmp_path):
+    finals({2: [99.5, 99.7, 99.6], 1: [99.6, 99.6, 99.55]})
+    table = best.final_table("best", tmp_path)
+    assert list(table["seed"]) == [1, 2]
+    assert list(table["final test (%)"]) == pytest.approx([99.55, 99.6])
+    assert list(table[f"worst of last {LAST} (%)"]) == pytest.approx([99.55, 99.5])
+    assert list(table["best epoch (%)"]) == pytest.approx([99.6, 99.7])
+    assert best.final_table("best", None).empty
+
+
+def test_the_final_is_described_by_the_winner_it_trains():
+    for group, picked in ex.WINNERS.items():
+        said = best.final_markdown(group)
+        assert f"`{picked.key}`" in said and "60,000" in said
+        assert f"{count_parameters(build_model(ex.FINALS[group].build().model)):,} parameters" in said

@@ -98,7 +98,9 @@ def test_the_best_sections_state_each_round_and_the_verdict_the_records_give(bui
     for number in range(1, len(ex.ROUNDS[group]) + 1):
         sentence = _as_read(best.round_sentence(group, number, RUNS))
         assert sentence in text, f"{page} does not say {sentence!r}"
-    verdict = _as_read(best.verdict(group, RUNS).sentence())
-    assert verdict in text, f"{page} does not say {verdict!r}"
+    for said in (best.final_markdown(group), best.verdict(group, RUNS).sentence()):
+        assert _as_read(said) in text, f"{page} does not say {_as_read(said)!r}"
+    for _, row in best.final_table(group, RUNS).iterrows():  # each complete final run has its row
+        assert f"{row['seed']} {row['final test (%)']:.2f} " in text, f"{page} lacks seed {row['seed']}'s final run"
     for r in best.PUBLIC_RESULTS:
         assert r.url in (built_site / f"{page}.html").read_text(), f"{page} does not link {r.url}"

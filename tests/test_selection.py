@@ -1,5 +1,6 @@
 """The tuning rounds' selection rule: validation numbers only, worst of the last 3 epochs first."""
 
+import dataclasses
 import json
 
 import pytest
@@ -105,3 +106,18 @@ def test_each_round_starts_from_the_winner_the_rule_picked_in_the_committed_reco
             picked = winner(group, n - 1, RUNS)
             assert rounds[n - 1][0].key == picked.key, f"{group} round {n} does not start from {picked.key}"
             assert rounds[n - 1][0] in rounds[n - 2], "the carried-over candidate is the earlier round's own"
+
+
+def test_each_final_is_the_rule_s_pick_of_its_track_s_last_round_on_all_the_training_images():
+    """Plan "best" trains, for each track, the candidate the rule picks from the last round's records
+    on main: the same recipe but for the data (no validation split, so all 60,000 training images and
+    the test set) and the seeds (1-5), within the track's budgets."""
+    for group, rounds in ex.ROUNDS.items():
+        picked = ex.WINNERS[group]
+        assert picked in rounds[-1] and picked.key == winner(group, len(rounds), RUNS).key
+        final = ex.FINALS[group]
+        assert final.key == group and final in ex.PLANS["best"] and final.seeds == ex.FIVE
+        assert final.build() == dataclasses.replace(picked.build(), name=group, validation=None)
+        recipe = final.build()
+        assert count_parameters(build_model(recipe.model)) <= ex.BUDGETS[group][0]
+        assert recipe.epochs <= ex.MAX_EPOCHS
