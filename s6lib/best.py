@@ -125,9 +125,11 @@ def verdict(group: str, runs_dir: str | Path | None) -> Verdict:
 def final_markdown(group: str) -> str:
     """What the track's final runs train: the rule's pick of the last round, on all the training images."""
     picked, recipe = ex.WINNERS[group], ex.FINALS[group].build()
-    return (f"`{group}` is the rule's pick of the last round, `{picked.key}` ({picked.change}), trained on all "
-            f"60,000 training images with seeds 1–5 and measured on the 10,000 test images after each of its "
-            f"{recipe.epochs} epochs: {count_parameters(build_model(recipe.model)):,} parameters.")
+    size = f"{count_parameters(build_model(recipe.model)):,} parameters"
+    what = picked.change if size in picked.change else f"{picked.change}, {size}"
+    return (f"`{group}` is the rule's pick of the last round, `{picked.key}`: {what}. Its final runs train it "
+            f"on all 60,000 training images with seeds 1–5 and measure it on the 10,000 test images after each "
+            f"of its {recipe.epochs} epochs.")
 
 
 def final_table(group: str, runs_dir: str | Path | None) -> pd.DataFrame:
@@ -191,7 +193,8 @@ def show_rounds(group: str, runs_dir: str | Path | None) -> None:
         display(Markdown(round_sentence(group, number, runs_dir)))
         display(Markdown("\n".join(f"- `{e.key}`: {e.change}. {e.why}" for e in candidates)))
         if number in judged:
-            display(table(round_table(group, number, runs_dir).drop(columns=["change", "why"]), default="acc"))
+            display(table(round_table(group, number, runs_dir).drop(columns=["change", "why"]), default="acc",
+                          scroll=True))
 
 
 def show_final(group: str, runs_dir: str | Path | None) -> None:
