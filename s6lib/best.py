@@ -7,6 +7,7 @@ training images with seeds 1-5, and only they see the test set.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,8 @@ from .field import PUBLIC_RESULTS
 from .models import build_model, count_parameters
 from .results import summarize
 from .runs import load_runs
-from .selection import LAST, SelectionError, round_scores
+from .recipes import VALIDATION_SPLITS
+from .selection import LAST, Score, SelectionError, round_scores
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,81 @@ def round_sentence(group: str, number: int, runs_dir: str | Path | None, device_
         planned = sum(len(e.seeds) for e in candidates)
         return (f"**Round {number}** ({len(candidates)} candidates × {len(candidates[0].seeds)} seeds) is not "
                 f"finished: {done} of {planned} runs have a complete record. It is judged once all have.")
-    top = scores[0]
+    top, second = scores[0], scores[1]
     return (f"**Round {number}**: the rule picks `{top.key}`, with a score of {top.score:.2f}% (each seed's worst "
-            f"of its last {LAST} validation epochs, averaged) against {scores[1].score:.2f}% for the next, "
-            f"`{scores[1].key}`.")
+            f"of its last {LAST} validation epochs, averaged) against {second.score:.2f}% for the next, "
+            f"`{second.key}`. {margin_sentence(top, second, scores, _held_out(candidates))}")
+
+
+def _held_out(candidates) -> int:
+    """Validation images of the round's split."""
+    (split,) = {e.build().validation for e in candidates}
+    per_class, _ = VALIDATION_SPLITS[split]
+    return per_class * 10
+
+
+def margin_sentence(top: Score, second: Score, scores: list[Score], held: int) -> str:
+    """How far the winner is ahead, in validation images per seed, against the spread of one candidate's
+    seeds: a lead smaller than that spread is a near-tie the rule breaks, not evidence."""
+    lead = (top.score - second.score) / 100 * held
+    ahead = sum(a > b for a, b in zip(top.worst_last, second.worst_last))
+    spread = max(max(s.worst_last) - min(s.worst_last) for s in scores)
+    if top.score - second.score < spread:
+        reading = "less than", "close to a tie, which the rule breaks"
+    else:
+        reading = "more than", "a lead beyond the seeds' own noise"
+    return (f"The lead is {lead:.1f} of the {held:,} validation images per seed, {reading[0]} the widest gap between "
+            f"one candidate's own seeds in this round, {spread:.2f} points ({spread / 100 * held:.0f} images): "
+            f"{reading[1]}; the winner is ahead on {ahead} of {len(top.worst_last)} seeds.")
+
+
+def lessons_markdown(group: str, runs_dir: str | Path | None) -> str:
+    """What the judged rounds of the track teach, from their records: whether every lead was a near-tie,
+    and how each weight-averaging candidate fared, with how far back its average reaches."""
+    judged = rounds_done(group, runs_dir)
+    said = []
+    rounds = [round_scores(group, n, runs_dir) for n in judged]
+    if rounds and all(r[0].score - r[1].score < max(max(s.worst_last) - min(s.worst_last) for s in r) for r in rounds):
+        said.append("Every lead above is smaller than the widest gap between one candidate's own seeds: the rounds "
+                    "rank near-ties, and the top of several near-equal scores flatters its winner a little (the "
+                    "problem of many comparisons, met in the ablations chapter). What counts is the final runs' "
+                    "test accuracy, not a round's score.")
+    for number, scores in zip(judged, rounds):
+        for exp in ex.ROUNDS[group][number - 1]:
+            recipe = exp.build()
+            if recipe.ema is None:
+                continue
+            rank = [s.key for s in scores].index(exp.key) + 1
+            per_epoch = math.ceil((60_000 - _held_out([exp])) / recipe.batch_size)
+            back = 1 / (1 - recipe.ema)
+            place = "last" if rank == len(scores) else f"{rank} of {len(scores)}"
+            said.append(f"The weight average `{exp.key}` ranked {place} in round {number}.")
+            if rank == len(scores):
+                said.append(f"A likely reason: by the last epoch the one-cycle schedule has brought the learning "
+                            f"rate close to 0, so little noise is left to average, while an average with a decay of "
+                            f"{recipe.ema} per step still weighs about the last 1/(1 − {recipe.ema}) = {back:,.0f} "
+                            f"steps, {back / per_epoch:.1f} epochs of {per_epoch} steps, from before the rate had "
+                            f"come down.")
+    return " ".join(said)
+
+
+def offset_sentence(group: str, runs_dir: str | Path | None) -> str:
+    """The same recipe on the validation split and on the test set: round 1's reference candidate against
+    the track's starting point, so that a round's scores are not read against the goal's test numbers."""
+    reference = ex.ROUNDS[group][0][0]
+    start = STARTING_POINT[group]
+    try:
+        val = next(s for s in round_scores(group, 1, runs_dir) if s.key == reference.key)
+    except (SelectionError, TypeError):
+        return ""
+    test = next((s for s in summarize(load_runs([ex.get_experiment(start)], runs_dir)) if s.n), None)
+    if test is None:
+        return ""
+    return (f"The same recipe scores lower on the validation split than on the test set: `{start}` ended at a "
+            f"mean of {val.mean_final:.2f}% on the {_held_out([reference]):,} validation images (`{reference.key}`, "
+            f"trained on the other 50,000 images, seeds {ex.TUNING_SEEDS[0]}–{ex.TUNING_SEEDS[-1]}) and at "
+            f"{statistics.fmean(test.finals):.2f}% on the test set (seeds 1–5, all 60,000 training images). So the "
+            f"rounds' scores are compared with each other, never with the goal.")
 
 
 def round_table(group: str, number: int, runs_dir: str | Path, device_class: str = "cpu") -> pd.DataFrame:
@@ -72,9 +145,9 @@ def round_table(group: str, number: int, runs_dir: str | Path, device_class: str
     for rank, s in enumerate(scores, 1):
         exp = exps[s.key]
         rows.append({"rank": rank, "candidate": s.key, "change": exp.change, "why": exp.why,
-                     "parameters": s.parameters,
-                     **{f"seed {seed}": worst for seed, worst in zip(exp.seeds, s.worst_last)},
-                     "score": s.score, "mean final": s.mean_final})
+                     "score": s.score, "mean final": s.mean_final,
+                     **{f"worst, seed {seed}": worst for seed, worst in zip(exp.seeds, s.worst_last)},
+                     "parameters": s.parameters})
     return pd.DataFrame(rows)
 
 
@@ -162,7 +235,7 @@ def field_table(group: str, runs_dir: str | Path | None) -> pd.DataFrame:
     start = STARTING_POINT[group]
     summary = next((s for s in summarize(load_runs([ex.get_experiment(start)], runs_dir)) if s.n), None)
     if summary is not None:
-        rows.append({"result": f"this book, {summary.name} (before tuning)", "parameters": summary.parameters,
+        rows.append({"result": f"this book, {summary.name} (starting point)", "parameters": summary.parameters,
                      "epochs": ex.get_experiment(start).build().epochs, "seeds": summary.n,
                      "final test (%)": statistics.fmean(summary.finals), "best epoch (%)": None,
                      "worst of last 3 (%)": min(summary.min_last)})
@@ -188,6 +261,7 @@ def show_rounds(group: str, runs_dir: str | Path | None) -> None:
 
     from .style import table
 
+    display(Markdown(offset_sentence(group, runs_dir)))
     judged = rounds_done(group, runs_dir)
     for number, candidates in enumerate(ex.ROUNDS[group], 1):
         display(Markdown(round_sentence(group, number, runs_dir)))
@@ -195,6 +269,22 @@ def show_rounds(group: str, runs_dir: str | Path | None) -> None:
         if number in judged:
             display(table(round_table(group, number, runs_dir).drop(columns=["change", "why"]), default="acc",
                           scroll=True))
+    display(Markdown(lessons_markdown(group, runs_dir)))
+
+
+def loop_sentence(group: str, runs_dir: str | Path | None) -> str:
+    """The winner on the validation split beside its final runs on the test set, once they are measured."""
+    v = verdict(group, runs_dir)
+    if v.state == "not yet measured":
+        return ""
+    picked, rounds = ex.WINNERS[group], ex.ROUNDS[group]
+    number = max(n for n, candidates in enumerate(rounds, 1) if picked in candidates)
+    try:
+        val = next(s for s in round_scores(group, number, runs_dir) if s.key == picked.key)
+    except SelectionError:
+        return ""
+    return (f"On the validation split `{picked.key}` scored {val.score:.2f}% by the rule, with a mean final accuracy "
+            f"of {val.mean_final:.2f}%; on the test set its five final runs end at a mean of {v.mean_final:.2f}%.")
 
 
 def show_final(group: str, runs_dir: str | Path | None) -> None:
@@ -207,4 +297,6 @@ def show_final(group: str, runs_dir: str | Path | None) -> None:
     display(Markdown(verdict(group, runs_dir).sentence()))
     finals = final_table(group, runs_dir)
     if len(finals):
-        display(table(finals, {"seed": "count", "minutes": lambda m: f"{m:.0f}"}))
+        display(table(finals, {"seed": "count", "minutes": lambda m: f"{m:.0f}"}, scroll=True))
+        display(Markdown("The best epoch is shown only to set beside the public results, which report theirs; "
+                         "nothing was chosen by it. " + loop_sentence(group, runs_dir)))

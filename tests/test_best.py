@@ -22,7 +22,7 @@ def test_the_round_table_is_the_rule_s_ranking_with_each_seed_s_worst_epoch(tmp_
     table = best.round_table("best", 1, tmp_path)
     assert list(table["candidate"]) == [s.key for s in round_scores("best", 1, tmp_path)]
     assert table.iloc[0]["candidate"] == keys[2] and table.iloc[0]["score"] == pytest.approx(99.5)
-    assert [table.iloc[0][f"seed {s}"] for s in ex.TUNING_SEEDS] == [99.5] * 3
+    assert [table.iloc[0][f"worst, seed {s}"] for s in ex.TUNING_SEEDS] == [99.5] * 3
     assert best.rounds_done("best", tmp_path) == [1]
     (tmp_path / "cpu" / f"{keys[1]}-s{ex.TUNING_SEEDS[0]}.json").unlink()
     assert best.rounds_done("best", tmp_path) == []
@@ -99,3 +99,16 @@ def test_the_final_is_described_by_the_winner_it_trains():
         said = best.final_markdown(group)
         assert f"`{picked.key}`" in said and "60,000" in said
         assert f"{count_parameters(build_model(ex.FINALS[group].build().model)):,} parameters" in said
+
+
+def test_a_lead_within_one_candidate_s_seed_spread_is_called_a_near_tie_and_a_larger_one_is_not():
+    from s6lib.selection import Score
+
+    a = Score("a", 100, (99.50, 99.52, 99.54), (99.5,) * 3)
+    b = Score("b", 100, (99.49, 99.51, 99.55), (99.5,) * 3)
+    said = best.margin_sentence(a, b, [a, b], 10_000)
+    assert "0.3 of the 10,000 validation images" in said and "0.06 points (6 images)" in said
+    assert "close to a tie" in said and "ahead on 2 of 3 seeds" in said
+    c = Score("c", 100, (99.70, 99.70, 99.71), (99.7,) * 3)
+    said = best.margin_sentence(c, b, [c, b], 10_000)
+    assert "beyond the seeds' own noise" in said and "ahead on 3 of 3 seeds" in said

@@ -98,7 +98,8 @@ def test_the_best_sections_state_each_round_and_the_verdict_the_records_give(bui
     for number in range(1, len(ex.ROUNDS[group]) + 1):
         sentence = _as_read(best.round_sentence(group, number, RUNS))
         assert sentence in text, f"{page} does not say {sentence!r}"
-    for said in (best.final_markdown(group), best.verdict(group, RUNS).sentence()):
+    for said in (best.final_markdown(group), best.verdict(group, RUNS).sentence(), best.offset_sentence(group, RUNS),
+                 best.lessons_markdown(group, RUNS), best.loop_sentence(group, RUNS)):
         assert _as_read(said) in text, f"{page} does not say {_as_read(said)!r}"
     for _, row in best.final_table(group, RUNS).iterrows():  # each complete final run has its row
         assert f"{row['seed']} {row['final test (%)']:.2f} " in text, f"{page} lacks seed {row['seed']}'s final run"
