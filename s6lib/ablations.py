@@ -186,11 +186,6 @@ class FailedSeed:
         collects every image the live channels do not claim, and predictions of 0 cannot tell it apart."""
         return loss_floor(sorted({0, *self.never_predicted}), self.confusion.sum(1))
 
-    @property
-    def live_classes(self) -> list[int]:
-        """The classes predicted other than by a tie's default, 0."""
-        return [c for c in self.predicted_classes if c != 0]
-
 
 def loss_floor(dead: Sequence[int], per_class: Sequence[int]) -> float:
     """The lowest mean test loss (NLL on log-softmax) a model can have when the `dead` classes score
