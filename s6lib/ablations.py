@@ -22,6 +22,7 @@ from . import experiments as ex
 from . import original
 from .mistakes import confusion_matrix
 from .results import Summary
+from .style import points
 
 # The page's sections, each gathering experiment groups (s6lib.experiments.GROUPS), in page order;
 # SECTION_OF puts an experiment elsewhere than its group's section.
@@ -102,12 +103,6 @@ def seeds_text(row: Ablation) -> str:
                    if s.n < s.planned else "")
 
 
-def _points(x: float) -> str:
-    """A difference in points as the tables print it: "−0.46", "+0.03", "0.00"."""
-    text = f"{x:+.2f}".replace("-", "−")
-    return "0.00" if text in ("+0.00", "−0.00") else text
-
-
 LEVEL = f"{1 - comparisons.ALPHA:.0%}"
 # style.table's kinds for section_table: these columns' text is numbers, kept on one line and
 # right-aligned as numbers are
@@ -125,8 +120,8 @@ def section_table(rows: Sequence[Ablation], section: str) -> pd.DataFrame:
                 + (f"; its seeds: {seeds_text(r)}" if r.failed or s.n < s.planned else ""))
 
     return pd.DataFrame([{
-        "experiment": named(r), "difference": _points(r.difference.diff),
-        f"{LEVEL} interval": (f"{_points(r.difference.low)} to {_points(r.difference.high)}"
+        "experiment": named(r), "difference": points(r.difference.diff),
+        f"{LEVEL} interval": (f"{points(r.difference.low)} to {points(r.difference.high)}"
                               if r.difference.low is not None else "–"),
         "verdict": r.difference.verdict,
     } for r in rows if r.section == section])

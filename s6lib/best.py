@@ -21,6 +21,7 @@ from .results import summarize
 from .runs import load_runs
 from .recipes import VALIDATION_SPLITS
 from .selection import LAST, Score, SelectionError, round_scores
+from .style import points
 
 
 @dataclass(frozen=True)
@@ -283,8 +284,17 @@ def loop_sentence(group: str, runs_dir: str | Path | None) -> str:
         val = next(s for s in round_scores(group, number, runs_dir) if s.key == picked.key)
     except SelectionError:
         return ""
-    return (f"On the validation split `{picked.key}` scored {val.score:.2f}% by the rule, with a mean final accuracy "
+    said = (f"On the validation split `{picked.key}` scored {val.score:.2f}% by the rule, with a mean final accuracy "
             f"of {val.mean_final:.2f}%; on the test set its five final runs end at a mean of {v.mean_final:.2f}%.")
+    start = STARTING_POINT[group]
+    before = next((s for s in summarize(load_runs([ex.get_experiment(start)], runs_dir)) if s.n), None)
+    if before is None:
+        return said
+    mean, worst = statistics.fmean(before.finals), min(before.min_last)
+    return said + (f" The starting point, `{start}`, ended at a mean of {mean:.2f}% on its seeds 1–5, the lowest of "
+                   f"its last {LAST} epochs {worst:.2f}%: the tuning moved the mean by {points(v.mean_final - mean)} "
+                   f"points and the lowest epoch by {points(v.worst_last - worst)}.")
+
 
 
 def show_final(group: str, runs_dir: str | Path | None) -> None:

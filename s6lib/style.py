@@ -75,6 +75,12 @@ def count(value) -> str:
     return DASH if _missing(value) else f"{int(value):,}"
 
 
+def points(value: float) -> str:
+    """A difference in percentage points with its sign and a true minus: "−0.46", "+0.03", "0.00"."""
+    text = f"{value:+.2f}".replace("-", "−")
+    return "0.00" if text in ("+0.00", "−0.00") else text
+
+
 def number(value, digits: int = 3) -> str:
     """Any other number: `digits` significant digits, tiny values (|x| < 1e-12) as 0."""
     if _missing(value):
