@@ -307,6 +307,8 @@ def show_final(group: str, runs_dir: str | Path | None) -> None:
     display(Markdown(verdict(group, runs_dir).sentence()))
     finals = final_table(group, runs_dir)
     if len(finals):
-        display(table(finals, {"seed": "count", "minutes": lambda m: f"{m:.0f}"}, scroll=True))
-        display(Markdown("The best epoch is shown only to set beside the public results, which report theirs; "
-                         "nothing was chosen by it. " + loop_sentence(group, runs_dir)))
+        display(table(finals.drop(columns=["device"]), {"seed": "count", "minutes": lambda m: f"{m:.0f}"},
+                      scroll=True))
+        display(Markdown(f"Each run trained on {' and '.join(sorted(set(finals['device'])))}. The best epoch is "
+                         f"shown only to set beside the public results, which report theirs; nothing was chosen by "
+                         f"it. " + loop_sentence(group, runs_dir)))
