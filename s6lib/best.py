@@ -73,12 +73,23 @@ def _held_out(candidates) -> int:
     return per_class * 10
 
 
+def seed_spread(scores: list[Score]) -> float:
+    """The widest gap, in points, between one candidate's own seeds (worst of the last epochs) in a round."""
+    return max(max(s.worst_last) - min(s.worst_last) for s in scores)
+
+
+def _starting_point(group: str, runs_dir: str | Path | None):
+    """The Summary of the track's starting point over its test-set seeds, or None before it has records."""
+    start = ex.get_experiment(STARTING_POINT[group])
+    return next((s for s in summarize(load_runs([start], runs_dir)) if s.n), None)
+
+
 def margin_sentence(top: Score, second: Score, scores: list[Score], held: int) -> str:
     """How far the winner is ahead, in validation images per seed, against the spread of one candidate's
     seeds: a lead smaller than that spread is a near-tie the rule breaks, not evidence."""
     lead = (top.score - second.score) / 100 * held
     ahead = sum(a > b for a, b in zip(top.worst_last, second.worst_last))
-    spread = max(max(s.worst_last) - min(s.worst_last) for s in scores)
+    spread = seed_spread(scores)
     if top.score - second.score < spread:
         reading = "less than", "close to a tie, which the rule breaks"
     else:
@@ -94,7 +105,7 @@ def lessons_markdown(group: str, runs_dir: str | Path | None) -> str:
     judged = rounds_done(group, runs_dir)
     said = []
     rounds = [round_scores(group, n, runs_dir) for n in judged]
-    if rounds and all(r[0].score - r[1].score < max(max(s.worst_last) - min(s.worst_last) for s in r) for r in rounds):
+    if rounds and all(r[0].score - r[1].score < seed_spread(r) for r in rounds):
         said.append("Every lead above is smaller than the widest gap between one candidate's own seeds: the rounds "
                     "rank near-ties, and the top of several near-equal scores flatters its winner a little (the "
                     "problem of many comparisons, met in the ablations chapter). What counts is the final runs' "
@@ -125,9 +136,9 @@ def offset_sentence(group: str, runs_dir: str | Path | None) -> str:
     start = STARTING_POINT[group]
     try:
         val = next(s for s in round_scores(group, 1, runs_dir) if s.key == reference.key)
-    except (SelectionError, TypeError):
+    except SelectionError:
         return ""
-    test = next((s for s in summarize(load_runs([ex.get_experiment(start)], runs_dir)) if s.n), None)
+    test = _starting_point(group, runs_dir)
     if test is None:
         return ""
     return (f"The same recipe scores lower on the validation split than on the test set: `{start}` ended at a "
@@ -234,7 +245,7 @@ def field_table(group: str, runs_dir: str | Path | None) -> pd.DataFrame:
              "epochs": r.epochs, "seeds": 1, "final test (%)": r.final, "best epoch (%)": r.best,
              "worst of last 3 (%)": None} for r in PUBLIC_RESULTS]
     start = STARTING_POINT[group]
-    summary = next((s for s in summarize(load_runs([ex.get_experiment(start)], runs_dir)) if s.n), None)
+    summary = _starting_point(group, runs_dir)
     if summary is not None:
         rows.append({"result": f"this book, {summary.name} (starting point)", "parameters": summary.parameters,
                      "epochs": ex.get_experiment(start).build().epochs, "seeds": summary.n,
@@ -287,7 +298,7 @@ def loop_sentence(group: str, runs_dir: str | Path | None) -> str:
     said = (f"On the validation split `{picked.key}` scored {val.score:.2f}% by the rule, with a mean final accuracy "
             f"of {val.mean_final:.2f}%; on the test set its five final runs end at a mean of {v.mean_final:.2f}%.")
     start = STARTING_POINT[group]
-    before = next((s for s in summarize(load_runs([ex.get_experiment(start)], runs_dir)) if s.n), None)
+    before = _starting_point(group, runs_dir)
     if before is None:
         return said
     mean, worst = statistics.fmean(before.finals), min(before.min_last)

@@ -368,20 +368,20 @@ def failed_seed_markdown(fact, others: Sequence[dict]) -> str:
     """What a failed seed's record shows, in words: which classes its final model predicted, where its
     mistakes went, and when it went wrong, against the experiment's other seeds (their records)."""
     shown = sorted(fact.predicted_classes, key=lambda c: -fact.predicted[c])
-    predicted = joined([f"{c} ({fact.predicted[c]:,} images)" if i == 0 else f"{c} ({fact.predicted[c]:,})"
+    predicted = _and([f"{c} ({fact.predicted[c]:,} images)" if i == 0 else f"{c} ({fact.predicted[c]:,})"
                       for i, c in enumerate(shown)])
     top = max(fact.mistakes_as, key=fact.mistakes_as.get)
     first = [r["epochs"][0]["test_acc"] for r in others]
     return (f"Its record lists the {fact.mistakes:,} test images its final model got wrong and what it "
             f"predicted. Over all {int(fact.confusion.sum()):,} test images it predicted only {len(shown)} "
-            f"classes: {predicted}; never {joined(map(str, fact.never_predicted), 'or')}. "
+            f"classes: {predicted}; never {_and(map(str, fact.never_predicted), 'or')}. "
             f"{fact.mistakes_as[top]:,} of its {fact.mistakes:,} mistakes were predictions of {top}. It went wrong at once: "
             f"{fact.test_acc[0]:.2f}% after its first epoch, never above {max(fact.test_acc):.2f}% (the other "
-            f"seeds: {joined(f'{a:.2f}%' for a in first)} after one epoch), its test loss only from "
+            f"seeds: {_and(f'{a:.2f}%' for a in first)} after one epoch), its test loss only from "
             f"{fact.test_loss[0]:.2f} to {fact.test_loss[-1]:.2f}.")
 
 
-def joined(items, word: str = "and") -> str:
+def _and(items, word: str = "and") -> str:
     """Words as a sentence lists them: "6", "6 and 7", "1, 2 or 3"."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} {items[-1]}"
