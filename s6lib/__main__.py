@@ -31,7 +31,7 @@ from .receptive_field import receptive_field_table
 from .recipes import RECIPE_CHOICES, ConfigError, get_recipe
 from .records import RecordError, RecordInUse, fingerprint, load_record, write_bench_record
 from .sweep import Job, available_cpus, run_jobs
-from .train import WORKERS, RunFailed, resolve_device, run, run_config
+from .train import WORKERS, RunFailed, default_record_path, resolve_device, run, run_config
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 3, 130
 EXIT_CODES = {  # listed in --help
@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     _run_options(train)
     train.add_argument("--seed", type=int, default=1, help="seed for torch, numpy and the augmentation")
     train.add_argument("--out", type=Path, default=None,
-                       help="run record to write (default: runs/<recipe>-<model>-s<seed>.json)")
+                       help="run record to write (default: my-runs/<recipe>-<model>-s<seed>.json)")
     train.add_argument("--save-model", type=Path, default=None, metavar="PATH",
                        help="also save the final weights there when the run completes (a .pt checkpoint)")
     train.set_defaults(command=_train)
@@ -243,7 +243,7 @@ def _train(args: argparse.Namespace) -> int:
     threads = _threads(args)
     if threads:
         torch.set_num_threads(threads)
-    out = args.out or Path("runs") / _default_name(recipe, args.seed)
+    out = args.out or default_record_path(recipe, args.seed)
     record = run(recipe, seed=args.seed, out=out, save_model=args.save_model, **_train_kwargs(args))
     print(f"{record['status']}: wrote {out}")
     return EXIT_DIVERGED if record["status"] == "diverged" else 0

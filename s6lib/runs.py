@@ -32,6 +32,7 @@ from . import experiments as ex
 from .data import cache_root
 from .records import RecordError, RecordInUse, WriteLock, load_any_record, load_record
 
+BOOK_CONFIG = "_config.yml"  # marks a checkout's root: its book/runs are the book's records
 RUNS_ENV = "S6_RUNS_DIR"  # points the chapters at a runs folder (e.g. a clone's book/runs)
 REPOSITORY_ENV = "S6_REPOSITORY"  # "<url>@<branch>": where a chapter opened alone fetches the records
 FRESH_SECONDS = 24 * 3600  # a fetched copy younger than this is used without asking the network again
@@ -48,10 +49,12 @@ class RunsFolder:
 
 
 def locate_runs(start: str | Path | None = None) -> RunsFolder:
-    """The runs folder: $S6_RUNS_DIR; else book/runs (the repository root), ../runs (a chapter in
-    book/mnist) or runs (book/), looked up from `start` (default: the working directory), the root's
-    first, since `train` writes to a runs/ of its own there by default; else the records
-    fetched from $S6_REPOSITORY (cached). Never raises: when there are none, `source` says why."""
+    """The runs folder: $S6_RUNS_DIR; else the book's records in the checkout that `start` (default:
+    the working directory) is in: book/runs beside _config.yml, looked up from the root, from book/
+    or from a chapter's folder (book/mnist); else the records fetched from $S6_REPOSITORY (cached).
+    A runs/ folder anywhere else (one a student's `train` or `sweep` made) is never taken for the
+    book's, so training in a chapter's folder does not hide them. Never raises: when there are
+    none, `source` says why."""
     if os.environ.get(RUNS_ENV):
         path = Path(os.environ[RUNS_ENV]).expanduser()
         if path.is_dir():
@@ -59,9 +62,9 @@ def locate_runs(start: str | Path | None = None) -> RunsFolder:
         return RunsFolder(None, f"${RUNS_ENV} names {path}, which is not a folder: set it to a copy of the book's "
                                 "book/runs, or unset it.")
     start = Path(start or ".")
-    for candidate in (start / ex.RUNS_DIR, start / ".." / "runs", start / "runs"):
-        if candidate.is_dir():
-            return RunsFolder(candidate.resolve(), "Run records from this copy of the book (book/runs).")
+    for root in (start, start / "..", start / ".." / ".."):
+        if (root / BOOK_CONFIG).is_file() and (root / ex.RUNS_DIR).is_dir():
+            return RunsFolder((root / ex.RUNS_DIR).resolve(), "Run records from this copy of the book (book/runs).")
     repository = os.environ.get(REPOSITORY_ENV)
     if not repository:
         return RunsFolder(None, f"No run records here: this notebook found no book/runs beside it, and "

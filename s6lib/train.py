@@ -33,6 +33,14 @@ DRY_RUN_BATCHES = 2  # training batches of a --dry-run (one test batch)
 WORKERS = 2  # pipeline A's DataLoader processes (Colab and this CI machine have 2 CPU cores)
 LIVE_ENV = "S6_LIVE_TRAIN"  # "1": the training chapter re-trains live even without CUDA; "0": never
 SEED_MAX = 2**32 - 1  # numpy's seeds are 0 .. 2**32 - 1
+# A reader's own records (`python -m s6lib train` without --out): a folder named unlike the book's
+# book/runs, so that nobody takes a student's records for the book's.
+OWN_RUNS_DIR = Path("my-runs")
+
+
+def default_record_path(recipe: Recipe, seed: int) -> Path:
+    """Where `train` writes a run's record when not told: my-runs/<recipe>-<model>-s<seed>.json."""
+    return OWN_RUNS_DIR / f"{recipe.name}-{recipe.model}-s{seed}.json"
 
 
 class RunFailed(RuntimeError):

@@ -32,10 +32,39 @@ def test_a_chapter_finds_the_runs_folder_of_its_book(tmp_path, monkeypatch, no_e
     found = locate_runs(chapter)
     assert found.path is None and f"${REPOSITORY_ENV}" in found.source and "Run the first cell" in found.source
     (tmp_path / "book" / "runs").mkdir()
-    assert locate_runs(chapter).path == (tmp_path / "book" / "runs").resolve()
+    assert locate_runs(chapter).path is None, "book/runs outside a checkout (no _config.yml) is not the book's"
+    (tmp_path / "_config.yml").write_text("title: a book\n")
+    for start in (chapter, tmp_path / "book", tmp_path):
+        assert locate_runs(start).path == (tmp_path / "book" / "runs").resolve(), start
     monkeypatch.setenv(RUNS_ENV, str(tmp_path / "nowhere"))
     found = locate_runs(chapter)
     assert found.path is None and "is not a folder" in found.source
+
+
+def test_training_in_a_chapters_folder_never_hides_the_books_records(mnist_root, tmp_path, monkeypatch, no_env):
+    from s6lib.__main__ import main
+
+    checkout = tmp_path / "checkout"  # the book's checkout, its records the committed ones
+    chapter = checkout / "book" / "mnist"
+    chapter.mkdir(parents=True)
+    (checkout / "_config.yml").symlink_to(ROOT / "_config.yml")
+    (checkout / "book" / "runs").symlink_to(ROOT / "book" / "runs")
+    colab = tmp_path / "content"  # a chapter opened alone, as in Colab
+    colab.mkdir()
+    books_numbers = [run.status for run in runs.load_runs("training", ROOT / "book" / "runs")]
+    assert any(status == "complete" for status in books_numbers)
+    for folder in (chapter, colab):
+        monkeypatch.chdir(folder)
+        for out in ([], ["--out", "runs/fast-net6-s7.json"]):  # the default, then a runs/ of the student's own
+            assert main(["train", "--recipe", "fast", "--seed", "7", "--device", "cpu", "--dry-run", "--workers", "0",
+                         "--data-root", str(mnist_root), *out]) == 0
+        assert len(list((folder / "my-runs").glob("fast-*-s7.json"))) == 1 and (folder / "runs").is_dir()
+    monkeypatch.chdir(chapter)
+    found = locate_runs()
+    assert found.path == (ROOT / "book" / "runs").resolve()
+    assert [run.status for run in runs.load_runs("training", found.path)] == books_numbers
+    monkeypatch.chdir(colab)
+    assert locate_runs().path is None  # no repository to fetch from: none, rather than the student's own
 
 
 def repository_archive(files: dict[str, bytes], top: str = "s6-site-main") -> bytes:
