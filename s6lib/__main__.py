@@ -1,4 +1,4 @@
-"""Command line: `python -m s6lib {train,sweep,bench,summary,data} ...` (installed as `s6`).
+"""Command line: `python -m s6lib {train,sweep,bench,summary,data,check-workbook,class-report} ...` (installed as `s6`).
 
 Examples:
   python -m s6lib train --recipe seed --seed 1 --device cuda --out runs/seed-s1.json
@@ -10,6 +10,7 @@ Examples:
   python -m s6lib bench --epochs 1 --limit-train 2048 --device cpu
   python -m s6lib summary --model net6
   python -m s6lib data
+  python -m s6lib check-workbook my_sheet.xlsx                  # the first wrong cell of a backprop sheet
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from .train import WORKERS, RunFailed, default_record_path, resolve_device, run,
 EXIT_USAGE, EXIT_DIVERGED, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 3, 130
 EXIT_CODES = {  # listed in --help
     0: "done",
-    EXIT_DIVERGED: "a run diverged",
+    EXIT_DIVERGED: "a run diverged, or check-workbook found a mistake",
     EXIT_USAGE: "bad input (an argument, the data, a record or checkpoint, or a record another process is writing)",
     EXIT_RUN_FAILED: "a run failed (its process died, or its record or weights could not be written)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C or kill; the runs in flight saved their records)",
@@ -146,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
                                formatter_class=formatter)
     data.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
     data.set_defaults(command=_data)
+
+    check = commands.add_parser("check-workbook", help="check a backprop sheet (.xlsx): recompute it from its own "
+                                "inputs and name the first wrong cell, with its likely cause", formatter_class=formatter)
+    check.add_argument("workbook", type=Path, help="the .xlsx to check (any layout: quantities are found by value)")
+    check.set_defaults(command=_check_workbook)
     return parser
 
 
@@ -340,6 +346,17 @@ def _data(args: argparse.Namespace) -> int:
     root = prepare_mnist(args.data_root)
     print(f"MNIST ready in {root / 'MNIST' / 'raw'}: {', '.join(RAW_MD5)} (MD5 checked)")
     return 0
+
+
+def _check_workbook(args: argparse.Namespace) -> int:
+    from .workbook_check import check_workbook
+
+    result = check_workbook(args.workbook)
+    if result.problem:
+        print(f"error: {result.problem}", file=sys.stderr)
+        return EXIT_USAGE
+    print(result)
+    return 0 if result.ok else EXIT_DIVERGED
 
 
 if __name__ == "__main__":
