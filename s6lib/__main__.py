@@ -11,6 +11,7 @@ Examples:
   python -m s6lib summary --model net6
   python -m s6lib data
   python -m s6lib check-workbook my_sheet.xlsx                  # the first wrong cell of a backprop sheet
+  python -m s6lib class-report submissions/ --out-dir class-report   # a class's records of the fast recipe
 """
 
 from __future__ import annotations
@@ -152,6 +153,14 @@ def _parser() -> argparse.ArgumentParser:
                                 "inputs and name the first wrong cell, with its likely cause", formatter_class=formatter)
     check.add_argument("workbook", type=Path, help="the .xlsx to check (any layout: quantities are found by value)")
     check.set_defaults(command=_check_workbook)
+
+    report = commands.add_parser("class-report", help="a class's run records of one recipe (one seed per student): "
+                                 "each validated, the spread of final accuracies, figures and a table",
+                                 formatter_class=formatter)
+    report.add_argument("folder", type=Path, help="the folder of the students' run records (*.json, read recursively)")
+    report.add_argument("--recipe", default="fast", choices=RECIPE_CHOICES, help="the recipe every student trained")
+    report.add_argument("--out-dir", type=Path, default=Path("class-report"), help="folder for the figures (PNG)")
+    report.set_defaults(command=_class_report)
     return parser
 
 
@@ -357,6 +366,20 @@ def _check_workbook(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(result)
     return 0 if result.ok else EXIT_DIVERGED
+
+
+def _class_report(args: argparse.Namespace) -> int:
+    from .class_report import read_class, write_figures
+
+    report = read_class(args.folder, recipe=args.recipe)
+    for rejected in report.rejected:
+        print(f"left out: {rejected.file}: {rejected.reason}")
+    if report.students.empty:
+        raise RecordError(f"no record in {args.folder} is a complete run of the {args.recipe} recipe: nothing to report")
+    print(report.table())
+    for path in write_figures(report, args.out_dir):
+        print(f"wrote {path}")
+    return 0
 
 
 if __name__ == "__main__":
