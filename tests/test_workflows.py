@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import yaml
 from conftest import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+FAST_TESTS = '.venv/bin/python -m pytest -m "not slow"'  # the README's command for the fast tests
 CHECK = [str(Path(sys.executable).with_name("check-jsonschema")), "--builtin-schema", "vendor.github-workflows"]
 
 
@@ -48,7 +50,9 @@ def test_the_book_is_built_with_the_readmes_command_and_deployed_only_from_main(
     assert "pull_request" in triggers and triggers["push"]["branches"] == ["main"]
     build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
     runs = [step.get("run") for step in build["steps"] if "run" in step]
-    assert runs == [readme_command("book")] == ["make book"]  # one way to build, everywhere
+    assert runs[-1] == readme_command("book") == "make book" and runs.count("make book") == 1  # one way to build
+    assert runs[runs.index(FAST_TESTS) - 1] == ".venv/bin/python -m s6lib data"  # MNIST, which CI's tests need
+    assert runs.index("make env") < runs.index(FAST_TESTS) < runs.index("make book")  # tested before it deploys
     uploads = [step for step in build["steps"] if str(step.get("uses", "")).startswith("actions/upload-pages-artifact")]
     assert len(uploads) == 1 and uploads[0]["with"]["path"] == "_build/html"
     for condition in (uploads[0]["if"], deploy["if"]):
@@ -57,6 +61,17 @@ def test_the_book_is_built_with_the_readmes_command_and_deployed_only_from_main(
     assert deploy["steps"][-1]["uses"].startswith("actions/deploy-pages@")
     setup_python = next(step for step in build["steps"] if step.get("uses", "").startswith("actions/setup-python"))
     assert setup_python["with"]["cache"] == "pip"
+
+
+def test_the_workflows_python_is_one_the_package_accepts():
+    from packaging.specifiers import SpecifierSet
+
+    workflow = yaml.safe_load((ROOT / ".github/workflows/book.yml").read_text())
+    setup_python = next(step for step in workflow["jobs"]["build"]["steps"]
+                        if step.get("uses", "").startswith("actions/setup-python"))
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert f"{setup_python['with']['python-version']}.0" in SpecifierSet(requires)
+    assert FAST_TESTS in (ROOT / "README.md").read_text()
 
 
 def test_ci_runs_the_readmes_test_command():
