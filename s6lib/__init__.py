@@ -39,7 +39,9 @@ Tools behind the pages
     sweep             many runs side by side, resumable (`python -m s6lib sweep`)
     bench             the speed benchmark (`python -m s6lib bench`)            [status]
     provenance        device, package versions and commit of a result          [status]
-    __main__          the command line: train, sweep, bench, summary, data
+    workbook_check    a student's backprop sheet checked: the first wrong cell (`check-workbook`)
+    class_report      a class's run records validated, counted and drawn (`class-report`)
+    __main__          the command line: train, sweep, bench, summary, data, check-workbook, class-report
 
 Importing `s6lib` itself loads nothing; each chapter imports the modules it uses.
 """

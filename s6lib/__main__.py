@@ -149,8 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--data-root", type=Path, default=None, help=DATA_ROOT_HELP)
     data.set_defaults(command=_data)
 
-    check = commands.add_parser("check-workbook", help="check a backprop sheet (.xlsx): recompute it from its own "
-                                "inputs and name the first wrong cell, with its likely cause", formatter_class=formatter)
+    check = commands.add_parser("check-workbook", formatter_class=formatter,
+                                help="check a backprop sheet (.xlsx): recompute it from its own inputs and name "
+                                     "the first wrong cell, with its likely cause")
     check.add_argument("workbook", type=Path, help="the .xlsx to check (any layout: quantities are found by value)")
     check.set_defaults(command=_check_workbook)
 
@@ -375,7 +376,8 @@ def _class_report(args: argparse.Namespace) -> int:
     for rejected in report.rejected:
         print(f"left out: {rejected.file}: {rejected.reason}")
     if report.students.empty:
-        raise RecordError(f"no record in {args.folder} is a complete run of the {args.recipe} recipe: nothing to report")
+        raise RecordError(f"no record in {args.folder} is a complete run of the {args.recipe} recipe: "
+                          "nothing to report")
     print(report.table())
     for path in write_figures(report, args.out_dir):
         print(f"wrote {path}")

@@ -97,12 +97,13 @@ def read_class(folder: str | Path, recipe: str = RECIPE, target: float = TARGET)
         name = path.relative_to(folder).as_posix()
         record, reason = _read(path, name)
         reason = reason or _foreign(record, recipe, expected)
-        if reason is None and record["config"]["seed"] in seeds:
-            reason = f"seed {record['config']['seed']} again: counted once already, from {seeds[record['config']['seed']]}"
+        seed = record["config"]["seed"] if reason is None else None
+        if seed in seeds:
+            reason = f"seed {seed} again: counted once already, from {seeds[seed]}"
         if reason is not None:
             rejected.append(Rejected(name, reason))
             continue
-        seeds[record["config"]["seed"]] = name
+        seeds[seed] = name
         rows.append(_student(name, record, target))
     students = pd.DataFrame(rows, columns=STUDENT_COLUMNS)
     students = students.sort_values(["final test acc (%)", "seed"], ascending=[False, True], ignore_index=True)
@@ -146,7 +147,8 @@ def _foreign(record: dict, recipe: str, expected: dict) -> str | None:
     except ValueError:
         spec = None
     if record["model"]["name"] != expected["model"] or record["model"]["spec"] != spec:
-        return f"model {record['model']['name']!r} is not the {recipe} recipe's {expected['model']!r} as s6lib builds it"
+        return (f"model {record['model']['name']!r} is not the {recipe} recipe's {expected['model']!r} "
+                "as s6lib builds it")
     return None
 
 
@@ -154,8 +156,8 @@ def _student(name: str, record: dict, target: float) -> dict:
     accuracies = np.round([row["test_acc"] for row in record["epochs"]], DECIMALS)
     last = accuracies[-LAST_EPOCHS:]
     return dict(zip(STUDENT_COLUMNS, (
-        name, record["config"]["seed"], accuracies[-1], last.min(), last.max(), round(last.max() - last.min(), DECIMALS),
-        bool((last >= target).all()), record["environment"]["device_name"],
+        name, record["config"]["seed"], accuracies[-1], last.min(), last.max(),
+        round(last.max() - last.min(), DECIMALS), bool((last >= target).all()), record["environment"]["device_name"],
         (record["seconds"] or sum(row["seconds"] for row in record["epochs"])) / 60)))
 
 
@@ -177,7 +179,8 @@ def plot_class(report: ClassReport):
 
     fig_final, ax = plt.subplots(figsize=(style.WIDTH, style.WIDTH * 0.6))
     ax.hist(final, bins=bins, color="#4C72B0", edgecolor="white")
-    ax.axvline(report.original, color="#C44E52", linestyle="--", label=f"original's single run ({report.original:.2f}%)")
+    ax.axvline(report.original, color="#C44E52", linestyle="--",
+               label=f"original's single run ({report.original:.2f}%)")
     ax.axvspan(report.target, bins[-1], color="#55A868", alpha=0.12, label=f"≥ {report.target:g}%")
     ax.set_xlabel("final test accuracy (%)")
     ax.set_ylabel("students")

@@ -30,7 +30,7 @@ import itertools
 import math
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -130,7 +130,6 @@ class WorkbookCheck:
     tables: tuple[TableCheck, ...] = ()
     unread: tuple[tuple[str, str], ...] = ()  # (sheet, why) for sheets with numbers but no table read
     problem: str | None = None  # why the workbook could not be checked at all
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -312,6 +311,9 @@ def _updates(matrix: np.ndarray, skip: set[int]) -> tuple[dict[int, int], float]
                 chosen[a] = b
         if len(chosen) > len(best):
             best, best_k = chosen, k
+    if len(best) > 8:  # a column that copies a weight (or its gradient) too: keep the eight best supported
+        support = {(a, b): n for k, n, a, b in pairs if _close(k, best_k)}
+        best = dict(sorted(best.items(), key=lambda pair: -support[pair])[:8])
     if len(best) < 8:
         raise Unreadable(f"found the weight update w ← w − η·∂E/∂w (each row's weights from the row above) for "
                          f"{len(best)} of the 8 weights: every row after the first must hold the weights "
@@ -319,13 +321,15 @@ def _updates(matrix: np.ndarray, skip: set[int]) -> tuple[dict[int, int], float]
     return best, best_k
 
 
-def _labelling(first_row, weights, gradient_of, constants, hints, columns_order):
+def _labelling(first_row, weights, gradient_of, constants, hints):
     """{name: column index} for t1, t2, i1, i2, w1..w8: the labelling under which the first row's values
-    are most often the network's, ties broken by hints. Raises Unreadable when none fits."""
-    computed_values = np.sort(first_row)
+    are most often the network's, ties broken by headers, known initial values, then column order.
+    Raises Unreadable when none fits."""
+    row_values = np.sort(first_row)
+
     def present(expected):  # expected value found somewhere in the first row
-        position = np.clip(np.searchsorted(computed_values, expected), 1, len(computed_values) - 1)
-        return _close(computed_values[position - 1], expected) | _close(computed_values[position], expected)
+        position = np.clip(np.searchsorted(row_values, expected), 1, len(row_values) - 1)
+        return _close(row_values[position - 1], expected) | _close(row_values[position], expected)
 
     # The hidden layer first (h1, a_h1, h2, a_h2 need only i1, i2, w1..w4), then the rest for the best ones.
     hidden = np.array([(i1, i2, *w) for i1, i2 in itertools.permutations(constants, 2)
@@ -360,7 +364,7 @@ def _labelling(first_row, weights, gradient_of, constants, hints, columns_order)
         by_value = max(sum(math.isclose(first_row[named[n]], known[n]) for n in names)
                        for known in (bp.CLASS_VALUES, bp.MAZUR_VALUES))
         pairs = (("i1", "i2"), ("w1", "w3"), ("w5", "w7"), ("w1", "w2"), ("t1", "t2"))
-        by_order = sum(columns_order[named[a]] < columns_order[named[b]] for a, b in pairs)
+        by_order = sum(named[a] < named[b] for a, b in pairs)
         return by_header, by_value, by_order
 
     return dict(zip(names, max(tied, key=preference)))
@@ -392,8 +396,8 @@ def _check_table(ws, formula_ws, numbers, rows, columns) -> TableCheck:
     header_row = rows[0] - 1
     hints = {j: ws.cell(row=header_row, column=columns[j]).value for j in index}
     hints = {j: h for j, h in hints.items() if isinstance(h, str)}
-    labels = _labelling(matrix[0], list(gradient_of), gradient_of, constants, hints, {j: j for j in index})
-    where = {name: j for name, j in labels.items()}
+    labels = _labelling(matrix[0], list(gradient_of), gradient_of, constants, hints)
+    where = dict(labels)
     where |= {GRADIENTS[w]: gradient_of[labels[w]] for w in bp.WEIGHT_NAMES}
     missing = _map_computed(matrix, where, hints, step_columns)
     learning_rate, rate_cell = _learning_rate(ws, numbers, rows, abs(k))

@@ -38,7 +38,8 @@ def test_the_python_floor_is_the_one_the_pinned_packages_need():
             continue
         if installed["Version"] == version and installed["Requires-Python"]:
             needs[name] = SpecifierSet(installed["Requires-Python"])
-    assert needs and all(floor in spec for spec in needs.values()), {n: str(s) for n, s in needs.items() if floor not in s}
+    too_new = {name: str(spec) for name, spec in needs.items() if floor not in spec}
+    assert needs and not too_new, too_new
     refusing = sorted(name for name, spec in needs.items() if before not in spec)
     assert refusing, f"no pin needs Python {floor}: the floor could be lower"
     stated = re.search(r"Python (\d+\.\d+) or newer", README)
@@ -54,9 +55,9 @@ def test_the_title_and_repository_are_named_in_config_and_the_other_files_agree(
     assert f'"{title}"' in (ROOT / "LICENSE").read_text()
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
     assert citation["title"] == title and citation["repository-code"] == url
-    named = [p.relative_to(ROOT).as_posix() for p in (*ROOT.glob("*.*"), *ROOT.glob("binder/*"), *ROOT.glob("s6lib/*.py"),
-                                                      *ROOT.glob("tools/*.py"), *ROOT.glob(".github/workflows/*"))
-             if p.is_file() and url in p.read_text(errors="ignore")]
+    files = (*ROOT.glob("*.*"), *ROOT.glob("binder/*"), *ROOT.glob("s6lib/*.py"), *ROOT.glob("tools/*.py"),
+             *ROOT.glob(".github/workflows/*"))
+    named = [p.relative_to(ROOT).as_posix() for p in files if p.is_file() and url in p.read_text(errors="ignore")]
     assert sorted(named) == ["CITATION.cff", "_config.yml"], named  # the chapters' copies: tools/sync_notebooks.py
 
 

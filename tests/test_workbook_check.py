@@ -17,7 +17,7 @@ from conftest import ROOT
 
 ORIGINAL_SHEET = ROOT.parent / "shared" / "seed" / "NN_BackPropogation_Experiments.xlsx"
 STEPS = 12
-w1, w5, w6 = sp.Symbol("w1"), sp.Symbol("w5"), sp.Symbol("w6")
+w5, w6 = sp.Symbol("w5"), sp.Symbol("w6")
 
 
 def write_table(path, frame, learning_rate, *, shuffle=None, rename=False, first_row=4, label="η ="):
@@ -176,3 +176,23 @@ def test_the_command_line_reports_and_exits_by_the_result(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"first mistake: ∂E/∂w3 at mine!{letters['∂E/∂w3']}5 (step 1) is " in out
     assert "uses a_h1 where a_h2 is needed" in out and f"also at step 1: ∂E/∂w4 at mine!{letters['∂E/∂w4']}5" in out
+
+
+@pytest.mark.parametrize("side_by_side", [False, True], ids=["stacked", "side-by-side"])
+def test_several_learning_rates_on_one_sheet_are_each_checked(tmp_path, side_by_side):
+    rates = (0.5, 2.0)
+    frames = [bp.iterate(bp.CLASS_VALUES, rates[0], STEPS), mistaken({w5: -bp.CHAIN_RULE[w5]}, rates[1])]
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    for k, (rate, frame) in enumerate(zip(rates, frames)):
+        top, left = (1, 1 + k * (len(bp.COLUMNS) + 2)) if side_by_side else (1 + k * (STEPS + 4), 1)
+        ws.cell(row=top, column=left, value="learning rate")
+        ws.cell(row=top, column=left + 1, value=rate)
+        for j, column in enumerate(bp.COLUMNS):
+            ws.cell(row=top + 1, column=left + j, value=column)
+            for step, value in enumerate(frame[column], start=1):
+                ws.cell(row=top + 1 + step, column=left + j, value=float(value))
+    workbook.save(tmp_path / "two.xlsx")
+    result = wc.check_workbook(tmp_path / "two.xlsx")
+    assert [(t.learning_rate, t.ok) for t in result.tables] == [(0.5, True), (2.0, False)]
+    assert (result.first.quantity, result.first.cause) == ("∂E/∂w5", wc.Cause(wc.SIGN))
