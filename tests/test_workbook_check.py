@@ -2,7 +2,6 @@
 
 import random
 
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -11,7 +10,7 @@ import sympy as sp
 from s6lib import backprop as bp
 from s6lib import workbook_check as wc
 from s6lib.__main__ import main
-from s6lib.excel import in_sheet_columns, write_workbook
+from s6lib.excel import HEADER_ROW, in_sheet_columns, write_workbook
 
 from conftest import ROOT
 
@@ -68,14 +67,17 @@ def test_the_books_workbook_has_no_mistake(tmp_path):
 
 
 @pytest.mark.parametrize("rename", [False, True], ids=["book-headers", "renamed"])
-def test_a_sheet_with_reordered_and_renamed_columns_is_read_by_its_values(tmp_path, rename):
+def test_a_copy_of_the_books_sheet_with_columns_reordered_and_renamed_is_read_by_its_values(tmp_path, rename):
     book = openpyxl.load_workbook(write_workbook(tmp_path / "book.xlsx", (0.8,), steps=STEPS), data_only=True).active
-    frame = bp.iterate(bp.CLASS_VALUES, 0.8, STEPS)
-    cells = [[book.cell(row=21 + k, column=2 + j).value for j in range(len(bp.COLUMNS))] for k in range(STEPS)]
-    assert np.allclose(cells, frame.to_numpy(), rtol=1e-12)  # the book's stored values, in a new layout
-    path, letters = write_table(tmp_path / "mine.xlsx", frame, 0.8, shuffle=3, rename=rename, label="learning rate")
+    header = HEADER_ROW  # the book's table: names in this row, one step per row below, from column B
+    copied = pd.DataFrame({book.cell(row=header, column=c).value: [book.cell(row=header + k, column=c).value
+                                                                   for k in range(1, STEPS + 1)]
+                           for c in range(2, book.max_column + 1)})
+    assert list(copied.columns) == list(bp.COLUMNS)
+    path, letters = write_table(tmp_path / "mine.xlsx", copied, book["B2"].value, shuffle=3, rename=rename,
+                                label="learning rate")
     table = only_table(wc.check_workbook(path))
-    assert table.ok and table.learning_rate_cell == "mine!B1"
+    assert table.ok and table.learning_rate == 0.8 and table.learning_rate_cell == "mine!B1"
     # t1 = t2 = 0.5 in the class's sheet: which of the two columns is t1 no value can tell
     assert {q: c for q, c in table.columns.items() if q not in ("t1", "t2")} == {
         q: c for q, c in letters.items() if q not in ("t1", "t2")}
