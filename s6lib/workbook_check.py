@@ -331,27 +331,26 @@ def _labelling(first_row, weights, gradient_of, constants, hints):
         position = np.clip(np.searchsorted(row_values, expected), 1, len(row_values) - 1)
         return _close(row_values[position - 1], expected) | _close(row_values[position], expected)
 
-    # The hidden layer first (h1, a_h1, h2, a_h2 need only i1, i2, w1..w4), then the rest for the best ones.
-    hidden = np.array([(i1, i2, *w) for i1, i2 in itertools.permutations(constants, 2)
-                       for w in itertools.permutations(weights, 4)])
-    named = dict(zip(("i1", "i2", "w1", "w2", "w3", "w4"), first_row[hidden].T))
-    for quantity in ("h1", "a_h1", "h2", "a_h2"):
-        _, symbols, function = _local(quantity)
-        named[quantity] = function(*(named[s] for s in symbols))
-    hidden_score = sum(present(named[q]).astype(int) for q in ("h1", "a_h1", "h2", "a_h2"))
-    labellings = np.array([(t1, t2, *h[:2], *h[2:], *rest)
-                           for h in hidden[hidden_score == hidden_score.max()]
-                           for t1, t2 in itertools.permutations([c for c in constants if c not in h[:2]], 2)
-                           for rest in itertools.permutations([w for w in weights if w not in h[2:]], 4)])
-    columns = dict(zip(INPUTS + bp.WEIGHT_NAMES, first_row[labellings].T))
-    outputs = _network()(*(columns[name] for name in bp.INPUT_NAMES))
-    forward, gradients = outputs[:len(COMPUTED)], outputs[len(COMPUTED):]
-    score = sum(present(np.broadcast_to(q, len(labellings))).astype(int) for q in forward)
-    gradient_columns = np.vectorize(gradient_of.get)(labellings[:, len(INPUTS):])
-    for k, g in enumerate(gradients):
-        score = score + _close(first_row[gradient_columns[:, k]], g).astype(int)
-    best_score = int(score.max())
-    tied = [tuple(labelling) for labelling in labellings[score == best_score]]
+    # One labelling of each set of eight that the network's symmetries make equal (i1's column before
+    # i2's, t1's before t2's, w1's before w3's); its images are compared by `preference` below.
+    weight_orders = np.array([w for w in itertools.permutations(weights, 8) if w[0] < w[2]])
+    gradient_columns = np.vectorize(gradient_of.get)(weight_orders)
+    best_score, tied = -1, []
+    for t1, t2, i1, i2 in itertools.permutations(constants, 4):
+        if t1 > t2 or i1 > i2:
+            continue
+        columns = dict(zip(INPUTS, first_row[[t1, t2, i1, i2]]))
+        columns |= dict(zip(bp.WEIGHT_NAMES, first_row[weight_orders].T))
+        outputs = _network()(*(columns[name] for name in bp.INPUT_NAMES))
+        forward, gradients = outputs[:len(COMPUTED)], outputs[len(COMPUTED):]
+        score = sum(present(np.broadcast_to(q, len(weight_orders))).astype(int) for q in forward)
+        for k, g in enumerate(gradients):
+            score = score + _close(first_row[gradient_columns[:, k]], g).astype(int)
+        top = int(score.max())
+        if top > best_score:
+            best_score, tied = top, []
+        if top == best_score:
+            tied += [(t1, t2, i1, i2, *w) for w in weight_orders[score == top]]
     if best_score < len(COMPUTED):  # fewer than half the quantities are the network's
         raise Unreadable("no choice of t1, t2, i1, i2 among the columns that stay the same on every row, and of "
                          "w1..w8 among the updated ones, gives the network's forward pass: is it the 2-2-2 sigmoid "
@@ -367,7 +366,23 @@ def _labelling(first_row, weights, gradient_of, constants, hints):
         by_order = sum(named[a] < named[b] for a, b in pairs)
         return by_header, by_value, by_order
 
-    return dict(zip(names, max(tied, key=preference)))
+    images = [labels for canonical in tied for labels in _symmetric(dict(zip(names, canonical)))]
+    return max(images, key=lambda labels: preference(tuple(labels[n] for n in names)))
+
+
+# The network's symmetries: renaming the inputs, the hidden units or the outputs changes no value.
+_SYMMETRIES = ({"i1": "i2", "w1": "w2", "w3": "w4"},
+               {"w1": "w3", "w2": "w4", "w5": "w6", "w7": "w8"},
+               {"t1": "t2", "w5": "w7", "w6": "w8"})
+
+
+def _symmetric(labels: dict) -> list[dict]:
+    """`labels` and its seven images under the network's symmetries."""
+    images = [labels]
+    for swap in _SYMMETRIES:
+        pairs = swap | {b: a for a, b in swap.items()}
+        images += [{pairs.get(name, name): column for name, column in image.items()} for image in images]
+    return images
 
 
 def _normal(text: str) -> str:
