@@ -198,3 +198,13 @@ def test_several_learning_rates_on_one_sheet_are_each_checked(tmp_path, side_by_
     result = wc.check_workbook(tmp_path / "two.xlsx")
     assert [(t.learning_rate, t.ok) for t in result.tables] == [(0.5, True), (2.0, False)]
     assert (result.first.quantity, result.first.cause) == ("∂E/∂w5", wc.Cause(wc.SIGN))
+
+
+def test_a_wrong_forward_pass_is_found_where_it_starts(tmp_path):
+    frame = bp.iterate(bp.CLASS_VALUES, 0.5, STEPS)
+    frame["h1"] = frame["w1"] * frame["i1"] + frame["w2"] * frame["i1"]  # i1 typed twice
+    path, letters = write_table(tmp_path / "mine.xlsx", frame, 0.5, shuffle=9, rename=True)
+    first = wc.check_workbook(path).first
+    assert (first.quantity, first.cell, first.cause) == (
+        "h1", f"mine!{letters['h1']}5", wc.Cause(wc.WRONG_UNIT, used="i1", needed="i2"))
+    assert first.expected == pytest.approx(bp.forward_pass(bp.CLASS_VALUES)["h1"], rel=1e-12)
