@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine (see README):
 #   make book   build the site into _build/html (creates .venv on first use)
+#   make student build the student edition into _build/student (see README)
 #   make test   run the test suite, which includes the full book build and a
 #               real-browser check of the built pages
 PYTHON ?= python3
@@ -11,12 +12,17 @@ DRAW   := _build/vendor_site/draw
 WEB    := tools/web/node_modules
 MODEL  := book/model/fast-s1.pt
 
-.PHONY: book test env vendor digit browser office clean
+.PHONY: book student test env vendor digit browser office clean
 
 book: env vendor digit
 	rm -rf $(HTML)
 	$(BIN)/jupyter-book build . --all -W --keep-going --builder html
 	@echo "The book is at $(abspath $(HTML))/index.html"
+
+# The student edition: no solutions, no answer values, a starter workbook (tools/student_edition.py):
+# the student repository in _build/student/source, its site in _build/student/html.
+student: env vendor digit
+	$(BIN)/python tools/student_edition.py
 
 test: env vendor digit browser office
 	$(BIN)/python -m pytest

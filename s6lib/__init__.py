@@ -39,6 +39,7 @@ Tools behind the pages
     sweep             many runs side by side, resumable (`python -m s6lib sweep`)
     bench             the speed benchmark (`python -m s6lib bench`)            [status]
     provenance        device, package versions and commit of a result          [status]
+    edition           the full or the student edition (S6_EDITION; `make student`)
     workbook_check    a student's backprop sheet checked: the first wrong cell (`check-workbook`)
     class_report      a class's run records validated, counted and drawn (`class-report`)
     __main__          the command line: train, sweep, bench, summary, data, check-workbook, class-report

@@ -27,6 +27,7 @@ from openpyxl.utils import get_column_letter
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
+from s6lib import edition
 from s6lib.backprop import (
     CHAIN_RULE, CLASS_LEARNING_RATES, CLASS_VALUES, COLUMNS, DELTAS, FORWARD, GRADIENT_COLUMNS,
     SHEET_STEPS, WEIGHT_NAMES, check_learning_rate, check_steps, check_values, iterate,
@@ -264,8 +265,13 @@ def cache_values(path, sheets):
     return path
 
 
-def write_workbook(path, learning_rates=CLASS_LEARNING_RATES, values=CLASS_VALUES, steps=SHEET_STEPS):
-    """Write the workbook (one worksheet per learning rate, formulas with their values) to `path`."""
+def write_workbook(path, learning_rates=CLASS_LEARNING_RATES, values=CLASS_VALUES, steps=SHEET_STEPS,
+                   starter=None):
+    """Write the workbook (one worksheet per learning rate, formulas with their values) to `path`.
+
+    `starter` (by default: in the student edition) writes the starter workbook instead."""
+    if edition.student() if starter is None else starter:
+        return write_starter_workbook(path, learning_rates, values, steps)
     workbook = Workbook()
     workbook.remove(workbook.active)
     for learning_rate in learning_rates:
@@ -274,3 +280,35 @@ def write_workbook(path, learning_rates=CLASS_LEARNING_RATES, values=CLASS_VALUE
     path = Path(path)
     workbook.save(path)
     return cache_values(path, {sheet_title(lr): library_values(lr, values, steps) for lr in learning_rates})
+
+
+def write_starter_workbook(path, learning_rates=CLASS_LEARNING_RATES, values=CLASS_VALUES, steps=SHEET_STEPS):
+    """The student edition's workbook: each worksheet laid out as the finished one (η, the column
+    names, step 1's starting values in blue, the step numbers), with every cell a student computes
+    left empty: no formula and no value to copy."""
+    learning_rates = [check_learning_rate(lr) for lr in learning_rates]
+    values, steps = check_values(values), check_steps(steps)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for learning_rate in learning_rates:
+        ws = workbook.create_sheet(sheet_title(learning_rate))
+        ws["A1"] = "Backpropagation by hand: 2-2-2 sigmoid network (starter)"
+        ws["A1"].font = Font(bold=True)
+        for offset, (label, value) in enumerate(_parameters(learning_rate, values)):
+            ws.cell(row=2 + offset, column=1, value=label)
+            ws.cell(row=2 + offset, column=2, value=value).font = INPUT_FONT
+        ws[NOTE_CELL] = ("Blue cells are the inputs. Fill in each row's forward pass and gradients, "
+                         "then the next row's weights (w − η·∂E/∂w).")
+        ws.cell(row=HEADER_ROW, column=1, value="step").font = Font(bold=True)
+        for column in COLUMNS:
+            ws[f"{column_letter(column)}{HEADER_ROW}"] = column
+            ws[f"{column_letter(column)}{HEADER_ROW}"].font = Font(bold=True)
+        for row in range(HEADER_ROW + 1, HEADER_ROW + steps + 1):
+            ws.cell(row=row, column=1, value=row - HEADER_ROW)
+        for name in FIRST_ROW_INPUTS:
+            ws[f"{column_letter(name)}{HEADER_ROW + 1}"] = values[name]
+            ws[f"{column_letter(name)}{HEADER_ROW + 1}"].font = INPUT_FONT
+        ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=2)
+    path = Path(path)
+    workbook.save(path)
+    return path

@@ -19,8 +19,9 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from .experiments import BUDGETS, MAX_EPOCHS, ROUNDS, Experiment
+from .experiments import BUDGETS, MAX_EPOCHS, QUICK_BUDGET, QUICK_MODELS, QUICK_ROUND, ROUNDS, Experiment
 from .records import RecordError
+from .results import TARGET
 from .runs import load_runs
 
 LAST = 3  # epochs at the end of a run whose worst validation accuracy counts
@@ -52,7 +53,7 @@ class Score:
 
 def score(exp: Experiment, records: list[dict]) -> Score:
     """The rule's numbers for one candidate from its records (one per seed, in seed order)."""
-    limit, words = BUDGETS[exp.group]
+    limit, words = QUICK_BUDGET if exp.group == "quick" else BUDGETS[exp.group]
     worst, final, parameters = [], [], set()
     for seed, record in zip(exp.seeds, records):
         where = f"{exp.key} seed {seed}"
@@ -102,3 +103,81 @@ def round_scores(group: str, number: int, runs_dir: str | Path, device_class: st
 
 def winner(group: str, number: int, runs_dir: str | Path, device_class: str = "cpu") -> Score:
     return round_scores(group, number, runs_dir, device_class)[0]
+
+
+# --- the quick recipe (issue 28): the fewest epochs to the course's strict bar ---------------------
+#
+# The rule, committed before the candidates of experiments.QUICK_ROUND ran:
+# 1. A candidate meets the bar when each of its seeds holds a validation accuracy >= results.TARGET
+#    (99.4%) in each of its last LAST epochs: its `lowest`, the lowest of those epochs over all
+#    seeds, is >= TARGET. The bar is the course's, applied to the validation split unchanged.
+# 2. Among the candidates that meet it, the one with the fewest epochs wins; equal epochs go to the
+#    higher score (as in `rank`), then the higher mean final accuracy.
+# 3. When none meets it, the candidate closest to it (the highest `lowest`; then fewer epochs) is
+#    picked for the final runs but does not meet the bar: `shortfall` says by how many points.
+# Candidates must use Net6 or Net6 with dropout 0.05, within 20,000 parameters and MAX_EPOCHS.
+
+
+@dataclass(frozen=True)
+class QuickScore:
+    score: Score
+    epochs: int
+
+    @property
+    def lowest(self) -> float:
+        return min(self.score.worst_last)
+
+    @property
+    def meets(self) -> bool:
+        return self.lowest >= TARGET
+
+
+@dataclass(frozen=True)
+class QuickPick:
+    winner: QuickScore
+    candidates: tuple[QuickScore, ...]  # every candidate, in plan order
+
+    @property
+    def meets(self) -> bool:
+        return self.winner.meets
+
+    @property
+    def shortfall(self) -> float:
+        """Points the winner's lowest epoch lies under the bar (0 when it meets it)."""
+        return max(0.0, TARGET - self.winner.lowest)
+
+
+def quick_score(exp: Experiment, records: list[dict]) -> QuickScore:
+    """The quick rule's numbers for one candidate: the tuning score and its epochs."""
+    recipe = exp.build()
+    if recipe.model not in QUICK_MODELS:
+        raise SelectionError(f"{exp.key}: model {recipe.model!r}; the quick recipe trains "
+                             f"{' or '.join(QUICK_MODELS)}")
+    return QuickScore(score(exp, records), recipe.epochs)
+
+
+def quick_pick(candidates: list[QuickScore]) -> QuickPick:
+    """The quick rule's pick among scored candidates (see the rule above)."""
+    meeting = [c for c in candidates if c.meets]
+    if meeting:
+        best = min(meeting, key=lambda c: (c.epochs, -c.score.score, -c.score.mean_final))
+    else:
+        best = max(candidates, key=lambda c: (c.lowest, -c.epochs, c.score.score))
+    return QuickPick(best, tuple(candidates))
+
+
+def quick_round(runs_dir: str | Path, device_class: str = "cpu") -> QuickPick:
+    """The quick round judged from its records in `runs_dir`/`device_class`; SelectionError while a
+    run is missing or its record is not the planned run's."""
+    candidates = []
+    for exp in QUICK_ROUND:
+        try:
+            found = load_runs([exp], runs_dir, prefer=(device_class,))
+        except RecordError as err:
+            raise SelectionError(str(err)) from None
+        missing = [f"{exp.key} seed {run.seed}" for run in found if not run.complete]
+        if missing:
+            raise SelectionError(f"the quick round is not finished in {device_class}/: "
+                                 f"{', '.join(missing)} has no complete record with the planned config")
+        candidates.append(quick_score(exp, [run.record for run in found]))
+    return quick_pick(candidates)

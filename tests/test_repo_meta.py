@@ -61,10 +61,3 @@ def test_every_bibliography_entry_is_cited_from_a_chapter():
     assert not unknown, f"cited but not in book/references.bib: {unknown}"
     uncited = [k for k in keys if k not in cited]
     assert not uncited, f"in book/references.bib but cited by no chapter: {uncited}"
-
-
-def test_no_module_of_the_library_is_over_600_lines():
-    """Small modules that a reader can take in (issue 17): split one that grows past this."""
-    long = {p.name: n for p in sorted((ROOT / "s6lib").glob("*.py"))
-            if (n := len(p.read_text().splitlines())) > 600}
-    assert not long, f"s6lib modules over 600 lines: {long}"

@@ -338,7 +338,9 @@ def trickle():
 def test_a_server_that_trickles_cannot_hold_the_fetch_past_its_deadline(trickle, tmp_path, no_env):
     start = time.monotonic()
     found = fetch_runs(f"{trickle}@main", timeout=2)
-    assert time.monotonic() - start < 6  # the deadline (2 s) and at most one read's wait (2 s), with slack
+    # The server trickles for 60 s; a fetch that honours its 2 s deadline returns long before, even on a
+    # loaded 2-core machine (a tight bound here would flake, not find a bug).
+    assert time.monotonic() - start < 30
     assert found.path is None and "did not finish within 2 s" in found.source
 
 

@@ -121,3 +121,46 @@ def test_each_final_is_the_rule_s_pick_of_its_track_s_last_round_on_all_the_trai
         recipe = final.build()
         assert count_parameters(build_model(recipe.model)) <= ex.BUDGETS[group][0]
         assert recipe.epochs <= ex.MAX_EPOCHS
+
+
+# --- the quick recipe's round (issue 28) ----------------------------------------------------------
+
+
+def write_quick_round(tmp_path, accs_by_key):
+    for exp in ex.QUICK_ROUND:
+        for seed in exp.seeds:
+            accs = accs_by_key.get(exp.key, [99.0, 99.1, 99.2])
+            write_record(val_record(exp, seed, accs), tmp_path / "cpu" / f"{exp.key}-s{seed}.json")
+
+
+def test_the_quick_round_is_within_its_budgets_and_on_the_validation_split():
+    """Net6 or Net6 with dropout 0.05, at most 20,000 parameters, at most 15 epochs, seeds 101-103,
+    evaluated on the validation split; and the round tries fewer epochs than the fast recipe's."""
+    assert ex.PLANS["quick-round"] == ex.QUICK_ROUND
+    for exp in ex.QUICK_ROUND:
+        recipe = exp.build()
+        assert exp.group == "quick" and exp.why and exp.seeds == ex.TUNING_SEEDS
+        assert recipe.model in ex.QUICK_MODELS and recipe.validation == "val10k"
+        assert selection.LAST < recipe.epochs < ex.get_experiment("fast").build().epochs
+        assert count_parameters(build_model(recipe.model)) <= ex.QUICK_BUDGET[0]
+
+
+def test_the_quick_rule_picks_the_fewest_epochs_that_hold_the_bar_on_every_seed(tmp_path):
+    e4, e6, e6_low, e8 = (e.key for e in ex.QUICK_ROUND)
+    # e4 misses the bar in one epoch; e6 and e6-lr-0.02 meet it (the latter higher); e8 meets it too
+    write_quick_round(tmp_path, {e4: [99.6, 99.39, 99.6], e6: [99.4, 99.45, 99.5], e6_low: [99.5, 99.5, 99.5],
+                                 e8: [99.7, 99.7, 99.7]})
+    pick = selection.quick_round(tmp_path)
+    assert pick.winner.score.key == e6_low and pick.meets and pick.shortfall == 0
+    assert [c.score.key for c in pick.candidates] == [e4, e6, e6_low, e8]
+
+
+def test_when_no_quick_candidate_meets_the_bar_the_closest_is_picked_and_the_gap_stated(tmp_path):
+    e4, e6, e6_low, e8 = (e.key for e in ex.QUICK_ROUND)
+    write_quick_round(tmp_path, {e6: [99.3, 99.35, 99.5], e8: [99.35, 99.36, 99.38]})
+    pick = selection.quick_round(tmp_path)
+    assert pick.winner.score.key == e8 and not pick.meets
+    assert pick.shortfall == pytest.approx(99.4 - 99.35)
+    (tmp_path / "cpu" / f"{e8}-s101.json").unlink()
+    with pytest.raises(SelectionError, match=f"{e8} seed 101"):
+        selection.quick_round(tmp_path)

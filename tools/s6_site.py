@@ -132,6 +132,14 @@ def _footer(app, config):
         f'<a href="{repo}/blob/{branch}/CITATION.cff">CITATION.cff</a>.</p>')
 
 
+def _edition_tag(app, config):
+    # A chapter may say something only in one edition: {only} blocks test the tag `student`.
+    from s6lib import edition
+
+    if edition.student():
+        app.tags.add("student")
+
+
 def _status_in_words(app, doctree, docname):
     for text in list(doctree.findall(nodes.Text)):
         if str(text) in STATUS_WORDS:
@@ -145,6 +153,7 @@ def _add_static(app):
 def setup(app):
     app.connect("builder-inited", _add_static)
     app.connect("config-inited", _footer)
+    app.connect("config-inited", _edition_tag)
     app.add_css_file("s6.css")  # the house style: tables, both themes, scroll cues, the draw page
     app.add_js_file("s6.js", defer="defer")  # marks boxes that scroll sideways (see s6.css)
     app.connect("doctree-resolved", _status_in_words)

@@ -41,13 +41,15 @@ def setup_cell_source(url: str, branch: str) -> str:
     )
 
 
-def chapter_notebooks(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
-    """The .ipynb files the table of contents names, in book order."""
+def chapter_notebooks(toc_path: Path = ROOT / "_toc.yml", root: Path | None = None) -> list[Path]:
+    """The .ipynb files the table of contents names, in book order (paths under `root`, by default
+    the toc's folder)."""
+    root = toc_path.parent if root is None else root
     toc = yaml.safe_load(toc_path.read_text())
     files = [toc["root"]]
     for part in toc.get("parts", []):
         files += [chapter["file"] for chapter in part.get("chapters", [])]
-    return [ROOT / f"{f}.ipynb" for f in files if (ROOT / f"{f}.ipynb").exists()]
+    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").exists()]
 
 
 def normalized(nb: dict, setup_source: str) -> dict:
