@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 from torch import nn
 
 from s6lib import backprop
@@ -314,3 +315,18 @@ def test_makefile_builds_every_assignment():
     assert masters == sorted(listed) == ["backprop", "small_net"]
     dry = subprocess.run(["make", "-n", "assignments"], cwd=ROOT, capture_output=True, text=True)
     assert "otter assign $name.ipynb" in dry.stdout and "_build/assignments/$name" in dry.stdout, dry.stdout
+
+
+def test_readme_rubrics_are_the_notebooks_points():
+    """Each rubric row of assignments/README.md gives the points the master notebook grades."""
+    readme = (ASSIGNMENTS / "README.md").read_text()
+    for name in ("backprop", "small_net"):
+        notebook = nbformat.read(ASSIGNMENTS / name / f"{name}.ipynb", as_version=4)
+        points = {}
+        for cell in notebook.cells:
+            if cell.cell_type == "raw" and cell.source.startswith("# BEGIN QUESTION"):
+                config = yaml.safe_load(cell.source.split("\n", 1)[1])
+                points[config["name"]] = sum(config["points"])
+        rubric = readme.split(f"**`{name}`** ({sum(points.values())} points")[1].split("\n\n")[1]
+        rows = dict(re.findall(r"^\| (\w+) \| (\d+) \|", rubric, flags=re.M))
+        assert {question: int(n) for question, n in rows.items()} == points
