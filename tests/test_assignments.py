@@ -6,6 +6,7 @@ against leaking them."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -70,19 +71,23 @@ class Built:
             cell.source = answer
         return notebook
 
+    def submission(self, notebook: nbformat.NotebookNode, path: Path, files: dict[str, Path] | None = None) -> Path:
+        """`path` (.ipynb or .zip) holding the notebook, with `files` beside it in a zip as the export
+        cell writes them."""
+        if path.suffix == ".ipynb":
+            nbformat.write(notebook, path)
+            return path
+        with zipfile.ZipFile(path, "w") as zipped:
+            zipped.writestr(f"{self.name}.ipynb", nbformat.writes(notebook))
+            for name, file in (files or {}).items():
+                zipped.write(file, name)
+        return path
+
     def grade(self, notebook: nbformat.NotebookNode, folder: Path, files: dict[str, Path] | None = None,
               data_root: Path | None = None) -> dict[str, float]:
-        """`otter run` on a submission (the notebook, and `files` zipped beside it as the export cell
-        does): each question's score."""
+        """`otter run` on one submission: each question's score."""
         folder.mkdir()
-        submission = folder / f"{self.name}.ipynb"
-        nbformat.write(notebook, submission)
-        if files:
-            with zipfile.ZipFile(folder / "submission.zip", "w") as zipped:
-                zipped.write(submission, submission.name)
-                for name, path in files.items():
-                    zipped.write(path, name)
-            submission = folder / "submission.zip"
+        submission = self.submission(notebook, folder / ("submission.zip" if files else f"{self.name}.ipynb"), files)
         otter("run", "-a", str(self.zip), "-o", str(folder), "--no-logo", str(submission), cwd=folder,
               data_root=data_root)
         results = json.loads((folder / "results.json").read_text())
@@ -109,21 +114,50 @@ def small_net_built(tmp_path_factory) -> Built:
 
 @pytest.mark.slow
 def test_backprop_scores(backprop_built, tmp_path):
-    correct = backprop_built.solutions()
-    assert backprop_built.grade(backprop_built.filled(correct), tmp_path / "correct") == {
-        "forward": 3, "deltas": 2, "gradients": 3, "update": 2}
-
+    """Graded as a class with assignments/grade_all.py: a correct, a partly wrong and an empty
+    submission, and a zip that is none."""
+    built, folder = backprop_built, tmp_path / "submissions"
+    folder.mkdir()
+    correct = built.solutions()
+    built.submission(built.filled(correct), folder / "correct.zip")
     # The original sheet's error: ∂E/∂w3 and ∂E/∂w4 through h1's slope instead of h2's; the
     # update and the loss after it inherit it.
     wrong = list(correct)
     wrong[2] = replaced(wrong[2], "delta_h2 * i1, delta_h2 * i2",
                         "(delta_o1 * w6 + delta_o2 * w8) * a_h1 * (1 - a_h1) * i1,"
                         " (delta_o1 * w6 + delta_o2 * w8) * a_h1 * (1 - a_h1) * i2")
-    assert backprop_built.grade(backprop_built.filled(wrong), tmp_path / "partly-wrong") == {
-        "forward": 3, "deltas": 2, "gradients": 2, "update": 0}
+    built.submission(built.filled(wrong), folder / "partly-wrong.ipynb")
+    built.submission(built.student, folder / "empty.ipynb")
+    (folder / "not-a.zip").write_text("a file that is not a zip")
 
-    assert backprop_built.grade(backprop_built.student, tmp_path / "empty") == {
-        "forward": 0, "deltas": 0, "gradients": 0, "update": 0}
+    result = subprocess.run([sys.executable, str(ASSIGNMENTS / "grade_all.py"), str(built.zip), str(folder),
+                             str(tmp_path / "grades.csv")], env=os.environ | {"PYTHONPATH": str(ROOT)},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("4 submissions graded into " + str(tmp_path / "grades.csv")
+                                          + "; 1 could not be graded")
+    with (tmp_path / "grades.csv").open() as file:
+        rows = {row.pop("submission"): row for row in csv.DictReader(file)}
+    columns = ["total", "possible", "forward", "deltas", "gradients", "update", "error"]
+    assert rows == {
+        "correct.zip": dict(zip(columns, ["10", "10", "3", "2", "3", "2", ""])),
+        "empty.ipynb": dict(zip(columns, ["0", "10", "0", "0", "0", "0", ""])),
+        "not-a.zip": dict(zip(columns, [""] * 6 + ["BadZipFile: File is not a zip file"])),
+        "partly-wrong.ipynb": dict(zip(columns, ["7", "10", "3", "2", "2", "0", ""])),
+    }
+
+
+def test_grade_all_refuses_bad_arguments(tmp_path):
+    script = [sys.executable, str(ASSIGNMENTS / "grade_all.py")]
+    (tmp_path / "grader.zip").write_text("not a zip")
+    result = subprocess.run([*script, str(tmp_path / "grader.zip"), str(tmp_path), "out.csv"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "is not an autograder zip" in result.stderr and "Traceback" not in result.stderr
+    with zipfile.ZipFile(tmp_path / "autograder.zip", "w") as zipped:
+        zipped.writestr("otter_config.json", "{}")
+    result = subprocess.run([*script, str(tmp_path / "autograder.zip"), str(tmp_path / "missing"), "out.csv"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "is not a folder" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_backprop_reference_is_s6libs():
