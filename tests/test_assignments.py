@@ -6,6 +6,7 @@ against leaking them."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -53,7 +54,7 @@ class Built:
 
     def __init__(self, name: str, out: Path):
         otter("assign", f"{name}.ipynb", str(out), cwd=ASSIGNMENTS / name)
-        self.name, self.out = name, out
+        self.name = name
         self.student = nbformat.read(out / "student" / f"{name}.ipynb", as_version=4)
         self.autograder = nbformat.read(out / "autograder" / f"{name}.ipynb", as_version=4)
         (self.zip,) = (out / "autograder").glob(f"{name}-autograder_*.zip")
@@ -64,7 +65,7 @@ class Built:
 
     def filled(self, answers: list[str]) -> nbformat.NotebookNode:
         """The student notebook with its answer cells replaced by `answers`, in order."""
-        notebook = nbformat.from_dict(json.loads(nbformat.writes(self.student)))
+        notebook = copy.deepcopy(self.student)
         cells = [cell for cell in notebook.cells if ANSWER_TAG in cell.metadata.get("tags", [])]
         assert len(cells) == len(answers)
         for cell, answer in zip(cells, answers):
