@@ -12,7 +12,7 @@ DRAW   := _build/vendor_site/draw
 WEB    := tools/web/node_modules
 MODEL  := book/model/fast-s1.pt
 
-.PHONY: book student test env vendor digit browser office clean
+.PHONY: book student test env vendor digit browser office assignments clean
 
 book: env vendor digit
 	rm -rf $(HTML)
@@ -76,6 +76,16 @@ office:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; \
 	  else echo "The .xlsx check needs LibreOffice: install it (Debian/Ubuntu: sudo apt-get install libreoffice-calc-nogui) and re-run."; exit 1; fi; }
+
+# The self-grading assignments (assignments/README.md): `otter assign` turns each master notebook
+# into a student notebook (student/) and an autograder with its zip (autograder/).
+ASSIGNMENTS := backprop small_net
+assignments: env
+	@for name in $(ASSIGNMENTS); do \
+	  rm -rf _build/assignments/$$name && \
+	  (cd assignments/$$name && $(abspath $(BIN))/otter assign $$name.ipynb $(abspath _build/assignments)/$$name) || exit 1; \
+	done
+	@echo "The assignments are in $(abspath _build/assignments)"
 
 clean:
 	rm -rf _build
