@@ -3,7 +3,11 @@
    hidden, from the classes set here, and the box takes keyboard focus so that it can be scrolled
    with the arrow keys. Re-checked when the window resizes and when MathJax has typeset.
    A widget's picture (ipywidgets' Image has no alt text) takes the words of the caption drawn
-   under it (s6lib.widgets) as its alt text. */
+   under it (s6lib.widgets) as its alt text.
+   A hidden solution's title ("Solution to Exercise 1.1 (...)", sphinx-exercise) is a link back to
+   its exercise, so a click on it jumped away instead of opening the solution: the link becomes
+   plain text, and a click on the title, or Enter / Space on its toggle button, opens and closes
+   the solution (sphinx-togglebutton's handlers). */
 (function () {
   "use strict";
   const BOXES = ".bd-article pre, .bd-article .s6-table-box, .bd-article mjx-container[display='true'], "
@@ -41,10 +45,24 @@
     });
   }
 
+  function solutionTitlesOpenTheirSolution() {
+    document.querySelectorAll(".bd-article .solution.dropdown > .admonition-title > a.reference").forEach((link) => {
+      const words = document.createElement("span");
+      words.className = "s6-solution-name";
+      words.append(...link.childNodes);
+      link.replaceWith(words);
+    });
+    document.querySelectorAll(".bd-article .solution.dropdown > .admonition-title > .toggle-button").forEach((button) => {
+      const title = button.parentElement.querySelector(".s6-solution-name");
+      button.setAttribute("aria-label", "Solution to" + (title ? title.textContent : ""));
+    });
+  }
+
   let pending = null;
   const soon = () => { clearTimeout(pending); pending = setTimeout(markAll, 100); };
   window.addEventListener("resize", soon);
   window.addEventListener("load", () => {
+    solutionTitlesOpenTheirSolution();
     markAll();
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(markAll);
     const main = document.getElementById("main-content");
