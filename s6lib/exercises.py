@@ -137,19 +137,19 @@ var s6Answers = (function () {
 
   // What the box says to `typed`: {verdict: "right" | "wrong" | "unreadable", hint}.
   // `box` is the form's data: answer and tol (full edition) or hash (student edition), kind,
-  // places, percent, accepted (other right values or hashes), mistakes ([value or hash, hint]
-  // pairs), hint.
+  // places, percent, accepted (other right values or hashes), mistakes ([value, hint, tolerance]
+  // or [hash, hint]), hint.
   function judge(typed, box) {
     var number = parse(typed, box.percent);
     if (!number) return {verdict: "unreadable"};
     var rounded = canonical(number.value, box.kind, box.places);
     var near = box.hash !== undefined
       ? function (target) { return sha256(rounded) === target; }
-      : function (target) { return Math.abs(number.value - target) <= box.tol * (1 + 1e-9); };
+      : function (target, tol) { return Math.abs(number.value - target) <= (tol || box.tol) * (1 + 1e-9); };
     var rights = [box.hash !== undefined ? box.hash : box.answer].concat(box.accepted);
     for (var r = 0; r < rights.length; r++) if (near(rights[r])) return {verdict: "right"};
     for (var i = 0; i < box.mistakes.length; i++) {
-      if (near(box.mistakes[i][0])) return {verdict: "wrong", hint: box.mistakes[i][1]};
+      if (near(box.mistakes[i][0], box.mistakes[i][2])) return {verdict: "wrong", hint: box.mistakes[i][1]};
     }
     var short = box.kind === "digits" ? number.digits < box.places : number.decimals < box.places;
     return {verdict: "wrong", hint: box.hint, short: short};
@@ -231,10 +231,17 @@ class Answer:
     def accepts(self, number: float) -> bool:
         return any(abs(number - right) <= self.tolerance * (1 + 1e-9) for right in (self.value, *self.accepted))
 
+    def mistake_tolerance(self, value: float) -> float:
+        """Half a unit in the last place asked for, of the mistaken `value`: a slip typed at the
+        stated precision is recognised (in significant digits, that unit is the slip's own)."""
+        if self.kind == "decimals" or value == 0:
+            return self.tolerance
+        return tolerance_for(value, self.places)
+
     def hint_for(self, number: float) -> str:
         """The hint the box gives for a wrong `number`."""
-        return next((words for value, words in self.mistakes if abs(number - value) <= self.tolerance * (1 + 1e-9)),
-                    self.hint)
+        return next((words for value, words in self.mistakes
+                     if abs(number - value) <= self.mistake_tolerance(value) * (1 + 1e-9)), self.hint)
 
     def rounded(self, number: float) -> str:
         return canonical(number, self.kind, self.places)
@@ -309,7 +316,8 @@ def answer_box(answer: float, label: str, *, hint: str, digits: int | None = Non
     for value, words in box.mistakes:
         if not words:
             raise ValueError(f"the mistake {value!r} of box {label!r} has no words")
-        if any(abs(value - right) < 2 * box.tolerance * (1 - 1e-9) or box.rounded(value) == box.rounded(right)
+        reach = box.tolerance + box.mistake_tolerance(value)  # the two windows must not overlap
+        if any(abs(value - right) < reach * (1 - 1e-9) or box.rounded(value) == box.rounded(right)
                for right in (box.value, *box.accepted)):
             raise ValueError(f"box {label!r}: at {box.precision} the likely mistake {value!r} cannot be told "
                              f"from the answer {box.value!r}; ask for more digits")
@@ -332,7 +340,7 @@ def _form(answer: Answer, edition: str) -> str:
     if edition == "full":
         checked = (f'data-answer="{answer.value!r}" data-tol="{answer.tolerance!r}" '
                    f'data-tol-text="{answer.tolerance:.2g}" ')
-        mistakes = [[value, words] for value, words in answer.mistakes]
+        mistakes = [[value, words, answer.mistake_tolerance(value)] for value, words in answer.mistakes]
         accepted = list(answer.accepted)
     else:
         checked = f'data-hash="{_sha256(answer.rounded(answer.value))}" '

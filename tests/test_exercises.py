@@ -38,6 +38,8 @@ def test_an_answer_box_accepts_its_answer_to_the_stated_digits_and_nothing_furth
 def test_a_likely_mistake_gets_its_own_hint_and_must_be_told_apart_at_the_stated_precision():
     box = answer_box(0.29837, "E =", digits=4, mistakes={0.29834 + 0.003: "you kept the inputs"}, hint="generic")
     assert box.hint_for(0.30134) == "you kept the inputs" and box.hint_for(0.5) == "generic"
+    small = answer_box(8.96e-5, "E =", mistakes={0.0012113: "the page's own rate"}, hint="generic")
+    assert small.hint_for(0.00121) == "the page's own rate", "a slip is known at its own significant digits"
     with pytest.raises(ValueError, match="cannot be told from the answer"):
         answer_box(0.298370, "E =", digits=3, mistakes={0.298337: "un-swapped"}, hint="generic")
     with pytest.raises(ValueError, match="needs a hint"):
@@ -127,6 +129,10 @@ def test_both_editions_judge_alike_and_name_the_likely_mistake(edition):
     said = run_js("[" + ",".join(f"s6Answers.judge({json.dumps(t)}, {json.dumps(data)})"
                                  for t in ["19", "20", "78", "21"]) + "]")
     assert [v["verdict"] for v in said] == ["right", "right", "wrong", "wrong"] and said[2]["hint"] == "divide by η"
+    small = answer_box(8.96e-5, "E =", mistakes={0.0012113: "the page's own rate"}, hint="generic")
+    data, _ = box_data(small, edition)
+    said = run_js(f"s6Answers.judge('0.00121', {json.dumps(data)})")
+    assert said["hint"] == "the page's own rate", "a slip is known at its own significant digits"
 
 
 def test_the_student_edition_carries_no_answer_digits(monkeypatch):

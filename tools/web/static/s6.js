@@ -4,10 +4,10 @@
    with the arrow keys. Re-checked when the window resizes and when MathJax has typeset.
    A widget's picture (ipywidgets' Image has no alt text) takes the words of the caption drawn
    under it (s6lib.widgets) as its alt text.
-   A hidden solution's title ("Solution to Exercise 1.1 (...)", sphinx-exercise) is a link back to
-   its exercise, so a click on it jumped away instead of opening the solution: the link becomes
-   plain text, and a click on the title, or Enter / Space on its toggle button, opens and closes
-   the solution (sphinx-togglebutton's handlers). */
+   A hidden solution's title ("Solution to Exercise 1.1 (...)", sphinx-exercise) held a link back to
+   its exercise, and a click on it jumped away (and toggled another solution): the link becomes
+   plain text, and a click anywhere on the title, or Enter / Space on its toggle button, opens and
+   closes the solution. */
 (function () {
   "use strict";
   const BOXES = ".bd-article pre, .bd-article .s6-table-box, .bd-article mjx-container[display='true'], "
@@ -46,15 +46,25 @@
   }
 
   function solutionTitlesOpenTheirSolution() {
-    document.querySelectorAll(".bd-article .solution.dropdown > .admonition-title > a.reference").forEach((link) => {
-      const words = document.createElement("span");
-      words.className = "s6-solution-name";
-      words.append(...link.childNodes);
-      link.replaceWith(words);
-    });
-    document.querySelectorAll(".bd-article .solution.dropdown > .admonition-title > .toggle-button").forEach((button) => {
-      const title = button.parentElement.querySelector(".s6-solution-name");
-      button.setAttribute("aria-label", "Solution to" + (title ? title.textContent : ""));
+    document.querySelectorAll(".bd-article .solution.dropdown > .admonition-title").forEach((title) => {
+      const button = title.querySelector(".toggle-button");
+      if (!button || title.dataset.s6Opens) return;
+      title.dataset.s6Opens = "1";
+      const link = title.querySelector(":scope > a.reference");
+      if (link) {
+        const words = document.createElement("span");
+        words.className = "s6-solution-name";
+        words.append(...link.childNodes);
+        link.replaceWith(words);
+      }
+      // sphinx-togglebutton's handler finds its button only from a click on the title's own box
+      // or on the button: a click on the words (or math) inside the title goes to the button.
+      title.addEventListener("click", (event) => {
+        if (event.target === title || event.target.closest(".toggle-button")) return;
+        event.preventDefault();
+        event.stopPropagation();
+        button.click();
+      }, true);
     });
   }
 
