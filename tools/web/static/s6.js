@@ -5,9 +5,9 @@
    A widget's picture (ipywidgets' Image has no alt text) takes the words of the caption drawn
    under it (s6lib.widgets) as its alt text.
    A hidden solution's title ("Solution to Exercise 1.1 (...)", sphinx-exercise) held a link back to
-   its exercise, and a click on it jumped away (and toggled another solution): the link becomes
-   plain text, and a click anywhere on the title, or Enter / Space on its toggle button, opens and
-   closes the solution. */
+   its exercise, and a click on it jumped away (and toggled another solution): a click anywhere on
+   the title, or Enter / Space on its toggle button, now opens and closes the solution, and the
+   name is styled as the title's text (s6.css). */
 (function () {
   "use strict";
   const BOXES = ".bd-article pre, .bd-article .s6-table-box, .bd-article mjx-container[display='true'], "
@@ -50,13 +50,9 @@
       const button = title.querySelector(".toggle-button");
       if (!button || title.dataset.s6Opens) return;
       title.dataset.s6Opens = "1";
-      const link = title.querySelector(":scope > a.reference");
-      if (link) {
-        const words = document.createElement("span");
-        words.className = "s6-solution-name";
-        words.append(...link.childNodes);
-        link.replaceWith(words);
-      }
+      // The exercise's name stays (tests and readers find a solution by it) but is no longer a stop
+      // of its own for Tab: the toggle button is.
+      title.querySelectorAll(":scope > a.reference").forEach((link) => { link.tabIndex = -1; });
       // sphinx-togglebutton's handler finds its button only from a click on the title's own box
       // or on the button: a click on the words (or math) inside the title goes to the button.
       title.addEventListener("click", (event) => {
