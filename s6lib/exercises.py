@@ -185,11 +185,12 @@ _BIND_JS = r"""
       if (!right) input.setAttribute("aria-invalid", "true");
       var within = box.hash ? " rounds to the answer at " + data.precision + "."
                             : " is within \u00b1" + data.tolText + " of the answer.";
-      out.textContent = right ? "Right: " + typed + within
+      var verdict = document.createElement("strong");
+      verdict.textContent = right ? "Right: " + typed + within
         : "Not yet: " + typed + (box.hash ? " does not round to the answer at " + data.precision + "."
-                                          : " is not within \u00b1" + data.tolText + " of the answer.") +
-          (result.short ? " The box asks for " + data.precision + "." : "") +
-          (result.hint ? " " + result.hint : "");
+                                          : " is not within \u00b1" + data.tolText + " of the answer.");
+      out.replaceChildren(verdict, (result.short ? " The box asks for " + data.precision + "." : "") +
+                                   (result.hint ? " " + result.hint : ""));
     });
   });
 })();
