@@ -815,8 +815,8 @@ def test_every_text_reads_in_both_themes_also_after_checking_answers(browser, si
 # TeX or MyST source that a reader should never see as text (outside code and typeset math).
 SOURCE_LEFT = [
     (r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$", "TeX between dollars"),
-    (r"\\(?:frac|tfrac|dfrac|sigma|delta|partial|eta|lambda|cdot|times|left|right|mathrm|text|sqrt|sum"
-     r"|quad|alpha|beta|theta|approx|leq|geq|ldots|dots)\b", "a TeX command"),
+    ((r"\\(?:frac|tfrac|dfrac|sigma|delta|partial|eta|lambda|cdot|times|left|right|mathrm|text|sqrt|sum"
+      r"|quad|alpha|beta|theta|approx|leq|geq|ldots|dots)\b"), "a TeX command"),
     (r"\\[,;!]", "TeX spacing"),
     (r"\{(?:doc|term|ref|numref|cite(?::[pt])?|glue(?::[a-z]+)?|eq|math|download)\}`", "a MyST role"),
 ]
@@ -833,8 +833,6 @@ def open_every_solution_and_drop_down(p) -> None:
 def test_no_tex_or_myst_source_shows_as_text(browser, site_url, built_site, page_path):
     """With every solution and drop-down open, the rendered text outside code and typeset math holds
     no TeX ($...\\cmd...$, \\frac, \\,) and no MyST role ({doc}`...`, {term}`...`, ...)."""
-    import re
-
     built_page(built_site, page_path)
     page = Page(browser, f"{site_url}/{page_path}.html")
     try:

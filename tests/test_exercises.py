@@ -2,6 +2,7 @@
 precision it states, its hints, and the student edition's form, which carries no answer digits."""
 
 import hashlib
+import html as html_text
 import json
 import math
 import re
@@ -94,10 +95,7 @@ def test_the_page_rounds_and_hashes_exactly_as_python_does():
 def box_data(box, edition):
     """The form's data attributes as the page's script reads them into `box`."""
     html = box.html(edition)
-    attrs = {k: v for k, v in re.findall(r'data-([a-z-]+)="([^"]*)"', html.split(">", 1)[0])}
-    import html as html_module
-
-    attrs = {k: html_module.unescape(v) for k, v in attrs.items()}
+    attrs = {k: html_text.unescape(v) for k, v in re.findall(r'data-([a-z-]+)="([^"]*)"', html.split(">", 1)[0])}
     data = {"kind": attrs["kind"], "places": int(attrs["places"]), "percent": attrs["percent"] == "true",
             "accepted": json.loads(attrs["accepted"]),
             "mistakes": json.loads(attrs["mistakes"]), "hint": attrs["hint"]}
