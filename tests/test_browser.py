@@ -754,10 +754,8 @@ def printed_forms(box: dict) -> list[str]:
         forms.append(plain + "%")
     if value < 0:
         forms.append("\u2212" + plain.lstrip("-"))
-    fraction = Fraction(value).limit_denominator(200)
-    tolerance = 0.5 * 10 ** (-box["places"]) if box["kind"] == "decimals" else \
-        0.5 * 10 ** (math.floor(math.log10(abs(value))) - box["places"] + 1)
-    if fraction.denominator > 1 and abs(float(fraction) - value) <= tolerance * 1e-3:
+    fraction = Fraction(value).limit_denominator(200)  # an answer that is a fraction: 1/4, 2/126
+    if fraction.denominator > 1 and abs(float(fraction) - value) <= 1e-12 * abs(value):
         forms.append(f"{fraction.numerator}/{fraction.denominator}")
     return forms
 
