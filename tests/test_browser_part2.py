@@ -29,7 +29,7 @@ def test_the_ablations_page_is_short_opens_with_its_summary_and_states_its_stati
         print(f"\n{PAGE}: {height:,} px tall at 1280 px")
         assert height <= MAX_HEIGHT, f"the ablations page is {height:,} px tall at 1280 px (at most {MAX_HEIGHT:,})"
         sections = p.evaluate("() => [...document.querySelectorAll('article section > h2')].map(h => h.innerText)")
-        assert sections and "What matters" in sections[0], f"the page opens with {sections[:1]}, not its summary"
+        assert sections and "What to keep" in sections[0], f"the page opens with {sections[:1]}, not its summary"
         first = p.evaluate("() => document.querySelector('article section > h2').getBoundingClientRect().top")
         assert first < 1_200, f"the summary starts {first:.0f} px down the page"
         closed = p.evaluate("() => [...document.querySelectorAll('details.sd-dropdown')].filter(d => !d.open).length")
