@@ -4,8 +4,9 @@ verdict, grouped into the page's four sections, and the facts of a seed that fai
     rows = compare_all(results.summarize(runs))   # one Ablation per experiment but the baseline
     section_table(rows, "architecture")           # that section's table, largest difference first
     failed_seeds(rows)                            # every seed that never learned, with its experiment
+    what_to_keep(rows)                            # the rows sorted by the chapter's rule for what to keep
 
-The statistics are s6lib.comparisons'; the sentences that word these numbers are s6lib.sentences'.
+The statistics are s6lib.comparisons'; the chapter words these numbers.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ SECTIONS = {
 SECTION_OF = {"no-weight-decay": "regularisation"}  # in the "recipe" group, but weight decay regularises
 FAILED_BELOW = 90.0  # % final test accuracy: a seed below it never learned to tell the digits apart
 
+# What a reader is shown for an experiment whose stored name does not say what ran (the plan's and the
+# records' names stay): name -> (shown name, what it changed).
+SHOWN = {
+    # The original's StepLR(15, 0.1) drops the rate after epoch 15, so a 15-epoch run never drops it.
+    "step-schedule": ("constant-lr", "a constant learning rate, 0.01, for all 15 epochs, in place of one-cycle"),
+}
+
 
 @dataclass(frozen=True)
 class Ablation:
@@ -48,6 +56,15 @@ class Ablation:
     @property
     def key(self) -> str:
         return self.summary.key
+
+    @property
+    def name(self) -> str:
+        """What the reader calls it: the summary's name, unless SHOWN says what ran more plainly."""
+        return SHOWN.get(self.key, (self.summary.name,))[0]
+
+    @property
+    def change(self) -> str:
+        return SHOWN[self.key][1] if self.key in SHOWN else self.summary.change
 
     @property
     def failed(self) -> tuple[tuple[int, float], ...]:
@@ -116,7 +133,7 @@ def section_table(rows: Sequence[Ablation], section: str) -> pd.DataFrame:
     verdict. Show it with style.table(..., TABLE_KINDS)."""
     def named(r):
         s, base = r.summary, r.base
-        return (f"{s.name}: {s.change}" + (f" ({s.parameters:,} parameters)" if s.parameters != base.parameters else "")
+        return (f"{r.name}: {r.change}" + (f" ({s.parameters:,} parameters)" if s.parameters != base.parameters else "")
                 + (f"; its seeds: {seeds_text(r)}" if r.failed or s.n < s.planned else ""))
 
     return pd.DataFrame([{
@@ -125,6 +142,30 @@ def section_table(rows: Sequence[Ablation], section: str) -> pd.DataFrame:
                               if r.difference.low is not None else "–"),
         "verdict": r.difference.verdict,
     } for r in rows if r.section == section])
+
+
+def seed_range(summary: Summary) -> float:
+    """Points between the best and the worst seed's final test accuracy: how far luck alone moved it."""
+    return max(summary.finals) - min(summary.finals)
+
+
+KEEP_BUCKETS = ("keep", "small", "better", "unclear", "too few")
+
+
+def what_to_keep(rows: Sequence[Ablation]) -> dict[str, list[Ablation]]:
+    """The rows (in their order) by the chapter's rule, each in one bucket of KEEP_BUCKETS:
+    "keep": clearly lower, by more than the baseline's seed range (what the change took away is worth
+    keeping); "small": clearly lower, by no more than that range; "better": clearly higher;
+    "unclear": no clear difference; "too few": too few seeds to judge."""
+    buckets: dict[str, list[Ablation]] = {name: [] for name in KEEP_BUCKETS}
+    for r in rows:
+        verdict = r.difference.verdict
+        if verdict == "lower":
+            bucket = "keep" if -r.difference.diff > seed_range(r.base) else "small"
+        else:
+            bucket = {"higher": "better", "no clear difference": "unclear"}.get(verdict, "too few")
+        buckets[bucket].append(r)
+    return buckets
 
 
 def syllabus_table() -> pd.DataFrame:

@@ -310,7 +310,7 @@ def plot_differences(rows, ax=None):
     off = [r for r in shown if not low <= r.difference.diff <= high]
     ax.set_xlim(low, high)
     ax.set_yticks(range(len(shown)))
-    ax.set_yticklabels([r.summary.name + (f" ({r.difference.diff:+.1f})".replace("-", "−") if r in off else "")
+    ax.set_yticklabels([r.name + (f" ({r.difference.diff:+.1f})".replace("-", "−") if r in off else "")
                         for r in shown])
     ax.set_ylim(len(shown) - 0.5, -0.5)
     ax.set_xlabel("difference from the baseline (points)")

@@ -61,19 +61,32 @@ def test_the_going_further_page_states_each_verdict_of_the_records(built_site):
         assert line in text, f"the going-further page does not say {line!r}"
 
 
-def test_the_ablations_page_has_a_row_and_a_write_up_for_every_experiment(built_site):
+def test_the_ablations_page_states_every_experiment_and_what_to_keep_as_the_records_give(built_site):
+    """Every experiment's row and seeds, and each ingredient's bucket in "What to keep" with its
+    difference and the baseline's seed range, as the records give them (not the page's wording)."""
+    from s6lib.style import points
+
     text = _page_text(built_site, "book/mnist/ablations")
     summaries = results.summarize(runs.load_runs("ablations", RUNS))
     rows = ablations.compare_all(summaries)
     assert {r.key for r in rows} == {s.key for s in summaries} - {ex.BASELINE}
     for r in rows:
-        assert f"{r.key} —" in text, f"the ablations page has no write-up for {r.key!r}"
-        assert f"{r.key}: {r.summary.change}" in text, f"the ablations page has no table row for {r.key!r}"
-        assert f"Its seeds ended at {ablations.seeds_text(r)}%" in text, f"the page does not give {r.key!r}'s seeds"
-    items = [line.removeprefix("- ") for line in sentences.what_matters(rows, summaries).splitlines()]
-    summary = " ".join(" ".join(items).replace("**", "").replace("`", "").split())
-    tight = lambda t: re.sub(r"\s+([,.;:)])", r"\1", t)  # noqa: E731  (a tag's space before punctuation)
-    assert tight(summary) in tight(text), "the ablations page does not state the records' summary"
+        assert f"{r.name}: {r.change}" in text, f"the ablations page has no table row for {r.key!r}"
+        assert ablations.seeds_text(r) in text, f"the page does not give {r.key!r}'s seeds"
+    page = (built_site / "book/mnist/ablations.html").read_text()
+    start = page.index('id="what-to-keep"')
+    keep = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page[start:page.index('id="every-difference"', start)])).split())
+    assert f"{ablations.seed_range(rows[0].base):.2f}" in keep
+    buckets = ablations.what_to_keep(rows)
+    listed = {name: bucket for name, bucket in buckets.items() if name != "unclear"}  # unclear: words only
+    for name, bucket in listed.items():
+        for r in bucket:
+            assert re.search(rf"{re.escape(r.name)}\s*:\s*{re.escape(points(r.difference.diff))}", keep), \
+                f"'What to keep' does not list {r.key!r} with its difference"
+    shown = [r.name for r in rows if re.search(rf"\b{re.escape(r.name)}\s*:", keep)]
+    assert sorted(shown) == sorted(r.name for b in listed.values() for r in b)  # nothing else listed
+    for name, bucket in buckets.items():  # an empty bucket may go unsaid
+        assert not bucket or re.search(rf"\(\s*{len(bucket)}\s*\)", keep), f"'What to keep' does not count its {name!r} bucket"
 
 
 def test_the_precision_check_on_the_training_page_is_the_records(built_site):
