@@ -17,8 +17,7 @@ def current() -> str:
     """The edition named by $S6_EDITION: "full" when unset."""
     value = os.environ.get(ENV_VAR, "").strip().lower() or "full"
     if value not in EDITIONS:
-        raise ValueError(f"{ENV_VAR}={value!r} names no edition: set it to 'full' or 'student', or unset it "
-                         "for the full edition")
+        raise ValueError(f"{ENV_VAR}={value!r}: the editions are {', '.join(EDITIONS)} (unset means full)")
     return value
 
 

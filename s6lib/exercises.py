@@ -37,12 +37,13 @@ import html
 import itertools
 import json
 import math
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-EDITIONS = ("full", "student")
+from s6lib.edition import EDITIONS
+from s6lib.edition import current as current_edition
+
 _ids = itertools.count(1)
 
 # Reads a typed number; rounds a number to a precision as Python's `canonical` does; SHA-256 of
@@ -252,14 +253,6 @@ class Answer:
 
     def _repr_html_(self) -> str:
         return self.html(current_edition())
-
-
-def current_edition() -> str:
-    """The edition being built: S6_EDITION, "full" when unset."""
-    edition = os.environ.get("S6_EDITION", "full") or "full"
-    if edition not in EDITIONS:
-        raise ValueError(f"S6_EDITION={edition!r}: the editions are {', '.join(EDITIONS)}")
-    return edition
 
 
 def tolerance_for(value: float, digits: int = 3) -> float:
