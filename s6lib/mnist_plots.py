@@ -163,9 +163,11 @@ def plot_confusion(cm, ax=None, title=None):
     cm = np.asarray(cm)
     errors = cm.astype(float).copy()
     np.fill_diagonal(errors, np.nan)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(style.WIDTH, 5.8))
-    ax.imshow(errors, cmap="Reds", vmin=0, vmax=max(np.nanmax(errors), 1))
+    own_figure = ax is None
+    if own_figure:
+        _, ax = plt.subplots(figsize=(style.WIDTH, 5.2))
+    # cells as wide as the axes allow (wider than tall), so that a count of 4 digits stays inside its cell
+    ax.imshow(errors, cmap="Reds", vmin=0, vmax=max(np.nanmax(errors), 1), aspect="auto")
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             if i == j:
@@ -177,11 +179,16 @@ def plot_confusion(cm, ax=None, title=None):
                         color="white" if dark else "black")
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
+    ax.tick_params(length=0)  # no tick marks or spines over the edge cells' counts
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     if title:
         ax.set_title(title)
     ax.grid(False)  # no colour bar: every cell prints its count, and the cells get its width
+    if own_figure:
+        ax.figure.tight_layout(pad=0.3)  # the whole width for the cells: a count of 4 digits needs 40 of their 45 px
     return ax
 
 

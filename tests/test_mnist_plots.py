@@ -141,3 +141,28 @@ def test_every_dot_of_the_params_plot_is_named_and_each_name_sits_on_its_own_dot
     colours = {tuple(matplotlib.colors.to_rgb(line.get_color())) for a in fig.axes for line in a.lines
                if line.get_marker() == "o"}
     assert len(colours) <= 3 and ax.get_legend() is None, "no legend of colours that no reader can match"
+
+
+MARGIN_PX = 2  # at 100 px per inch, as shown: a gap between a count and its cell's edge
+
+
+def test_every_count_of_the_confusion_matrix_stays_inside_its_cell():
+    """Counts of four digits ("4890" on the diagonal) run into neither their neighbours nor the ticks."""
+    from s6lib.mnist_plots import plot_confusion
+
+    cm = np.diag([4890, 5673, 5138, 5036, 4887, 4420, 4753, 5125, 4848, 5003]) + np.eye(10, k=1, dtype=int) * 17
+    ax = plot_confusion(cm, title="5 seeds × 10,000 test images")  # laid out as the training chapter shows it
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+    spines = [s.get_window_extent(renderer) for s in ax.spines.values() if s.get_visible()]
+    counts = [t for t in ax.texts if t.get_text().isdigit()]
+    assert len(counts) == np.count_nonzero(cm)
+    for text in counts:
+        j, i = text.get_position()
+        (x0, y0), (x1, y1) = ax.transData.transform([(j - 0.5, i + 0.5), (j + 0.5, i - 0.5)])
+        box = text.get_window_extent(renderer).padded(MARGIN_PX)
+        assert x0 <= box.x0 and box.x1 <= x1 and y0 <= box.y0 and box.y1 <= y1, \
+            f"{text.get_text()} at ({i}, {j}) comes within {MARGIN_PX} px of its cell's edge"
+        assert not any(box.overlaps(edge) for edge in ticks + spines), f"{text.get_text()} runs into a tick or an axis line"
