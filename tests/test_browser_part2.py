@@ -174,9 +174,9 @@ def test_the_draw_pad_is_in_the_first_screen_and_its_result_says_it_picks_one_of
 
 # --- Layout on every page at 1280 and 390 px -----------------------------------------------------------
 
-# What a reader sees of the theme's frame: visible search boxes, the sidebar's title (is its centre and
-# are its corners the title itself, not something drawn over it, and inside the window?), and the
-# previous/next links (anything in them cut off?).
+# What a reader sees of the theme's frame: visible search boxes, the sidebar's title (are its top, middle
+# and bottom the title itself, not something drawn over it, and inside the window?), the sidebar's link to
+# the page itself (in view?), and the previous/next links (anything in them cut off?).
 FRAME = r"""() => {
     const visible = (e) => e.checkVisibility() && e.getBoundingClientRect().width > 0;
     const searches = [...document.querySelectorAll('.search-button-field, form.bd-search')].filter(visible).length;
@@ -188,11 +188,18 @@ FRAME = r"""() => {
                        [r.left + r.width / 2, (r.top + r.bottom) / 2]];
         titleSeen = r.top >= 0 && spots.every(([x, y]) => title.contains(document.elementFromPoint(x, y)));
     }
+    const current = [...document.querySelectorAll('.bd-sidebar-primary .bd-docs-nav a.current')].pop();
+    let currentSeen = null;
+    if (current && visible(current)) {
+        const r = current.getBoundingClientRect();
+        currentSeen = r.top >= 0 && r.bottom <= window.innerHeight
+            && current.contains(document.elementFromPoint(r.left + 4, (r.top + r.bottom) / 2));
+    }
     const cut = [...document.querySelectorAll('.prev-next-area a, .prev-next-area a *')].filter(e => {
         const r = e.getBoundingClientRect();
         return visible(e) && (e.scrollWidth > e.clientWidth + 1 || r.right > window.innerWidth + 1 || r.left < -1);
     }).map(e => e.className + ': ' + e.innerText.replace(/\s+/g, ' ').slice(0, 40));
-    return {searches, titleSeen, cut};
+    return {searches, titleSeen, currentSeen, cut};
 }"""
 
 # Each visible table of the article whose columns do not all fit its box (a reader must scroll to see
@@ -207,7 +214,8 @@ TABLES_CUT = r"""() => [...document.querySelectorAll('article table')].filter(t 
 
 @pytest.mark.parametrize("page_path", toc_pages())
 def test_the_frame_and_the_tables_fit_at_both_widths(browser, site_url, page_path):  # noqa: F811
-    """At 1280 px: one search box, the sidebar's title whole, every table's last column in its box. At
+    """At 1280 px: one search box, the sidebar's title whole and its link to the page in view, every
+    table's last column in its box. At
     390 px: the previous/next links not cut off, and every table of up to four columns whole."""
     problems = []
     for width in (1280, 390):
@@ -222,6 +230,8 @@ def test_the_frame_and_the_tables_fit_at_both_widths(browser, site_url, page_pat
                         problems.append(f"{view}: {frame['searches']} search boxes")
                     if frame["titleSeen"] is False:
                         problems.append(f"{view}: the sidebar's title is cut off or covered")
+                    if frame["currentSeen"] is False:
+                        problems.append(f"{view}: the sidebar does not show the link to this page")
                 p.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
                 problems += [f"{view}: cut off: {c}" for c in p.evaluate(FRAME)["cut"]]
                 for head, columns, over, box in p.evaluate(TABLES_CUT):
