@@ -159,7 +159,8 @@ def test_the_draw_pad_is_in_the_first_screen_and_its_result_says_it_picks_one_of
         p.evaluate("() => window.scrollTo(0, 0)")
         pad = p.locator(".s6d-pad").bounding_box()
         assert 0 <= pad["y"] and pad["y"] + pad["height"] <= FIRST_SCREEN["height"], \
-            f"the pad spans y = {pad['y']:.0f} to {pad['y'] + pad['height']:.0f} px of a {FIRST_SCREEN['height']} px screen"
+            f"the pad spans y = {pad['y']:.0f} to {pad['y'] + pad['height']:.0f} px " \
+            f"of a {FIRST_SCREEN['height']} px screen"
         # Beside the prediction and its bars, visible, words that the network must name one of the ten digits.
         bars = p.locator(".s6d-bars").bounding_box()
         said = p.evaluate("""(bars) => [...document.querySelectorAll('#s6-draw p')].filter(e => {

@@ -165,4 +165,5 @@ def test_every_count_of_the_confusion_matrix_stays_inside_its_cell():
         box = text.get_window_extent(renderer).padded(MARGIN_PX)
         assert x0 <= box.x0 and box.x1 <= x1 and y0 <= box.y0 and box.y1 <= y1, \
             f"{text.get_text()} at ({i}, {j}) comes within {MARGIN_PX} px of its cell's edge"
-        assert not any(box.overlaps(edge) for edge in ticks + spines), f"{text.get_text()} runs into a tick or an axis line"
+        assert not any(box.overlaps(edge) for edge in ticks + spines), \
+            f"{text.get_text()} runs into a tick or an axis line"
