@@ -8,9 +8,13 @@ decide which runs a figure shows. All follow the house style (s6lib.style).
 
 import collections
 import textwrap
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.gridspec import GridSpec
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
 from s6lib import style
@@ -159,9 +163,11 @@ def plot_confusion(cm, ax=None, title=None):
     cm = np.asarray(cm)
     errors = cm.astype(float).copy()
     np.fill_diagonal(errors, np.nan)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(style.WIDTH, 5.8))
-    ax.imshow(errors, cmap="Reds", vmin=0, vmax=max(np.nanmax(errors), 1))
+    own_figure = ax is None
+    if own_figure:
+        _, ax = plt.subplots(figsize=(style.WIDTH, 5.2))
+    # cells as wide as the axes allow (wider than tall), so that a count of 4 digits stays inside its cell
+    ax.imshow(errors, cmap="Reds", vmin=0, vmax=max(np.nanmax(errors), 1), aspect="auto")
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             if i == j:
@@ -173,11 +179,16 @@ def plot_confusion(cm, ax=None, title=None):
                         color="white" if dark else "black")
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
+    ax.tick_params(length=0)  # no tick marks or spines over the edge cells' counts
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     if title:
         ax.set_title(title)
     ax.grid(False)  # no colour bar: every cell prints its count, and the cells get its width
+    if own_figure:
+        ax.figure.tight_layout(pad=0.3)  # the whole width for the cells: a count of 4 digits needs 40 of their 45 px
     return ax
 
 
@@ -202,42 +213,39 @@ def plot_digit_gallery(images, rows, ncols=6, seeds=None):
     return fig
 
 
-def _group_colors(summaries):
-    tab20 = plt.get_cmap("tab20")
-    groups = list(dict.fromkeys(s.group for s in summaries))
-    return {g: tab20((2 * i) % 20 + (2 * i) // 20) for i, g in enumerate(groups)}  # dark shades first
-
-
 def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseline=None, title=None):
     """Mean final test accuracy against parameters, one point per experiment, error bars from the
-    lowest to the highest seed. `summaries` are `results.Summary` objects; those without a complete
-    run are left out (and counted under the `title`).
+    lowest to the highest seed, every point named. `summaries` are `results.Summary` objects; those
+    without a complete run are left out (and counted under the `title`).
 
-    Many variants share the baseline's parameter count and would stand in one column of unreadable
-    labels; they are drawn but not labelled (the title says how many). The legend sits below the axes."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(style.WIDTH, 5.2))
-    ax.margins(x=0.2)  # room for the labels of the points at either end
-    colors = _group_colors(summaries)
+    Many variants share the `baseline`'s parameter count and would stand in one column of unreadable
+    labels: that column is drawn in grey behind the baseline's dot, and again in a panel of its own
+    below, one named row per experiment, on the same accuracy scale. Returns the scatter's axes (the
+    column's are `ax.figure.axes[1]`); with `ax` given, the scatter only."""
     shown = [s for s in summaries if s.n]
     base = next((s for s in shown if s.key == baseline), None)
     crowded = base.parameters if base is not None else None
+    column = [s for s in shown if s.parameters == crowded and s is not base]
     low, high = focus_range([s.mean for s in shown]) if shown else (None, None)
-    labelled = []
+    in_view = [s for s in shown if s.mean >= low]
+    rows = [base] + column if column and ax is None else []
+    under = None
+    if ax is None:  # each panel in a grid of its own, so that the long names below leave the scatter wide
+        below = 0.7 + 0.19 * len(rows) if rows else 0
+        fig = plt.figure(figsize=(style.WIDTH, 4.6 + below))
+        top = GridSpec(1, 1, figure=fig)
+        ax = fig.add_subplot(top[0])
+        if rows:
+            bottom = GridSpec(1, 1, figure=fig)
+            under = fig.add_subplot(bottom[0])
     for s in shown:
         if s.mean < low:
-            _off_axis(ax, f"{s.key}, mean {s.mean:.2f}% (below the axis)", (s.parameters, low), vertical=True)
-            continue
-        ax.errorbar(s.parameters, s.mean, yerr=[[s.mean - min(s.finals)], [max(s.finals) - s.mean]],
-                    fmt="o", color=colors[s.group], ms=5, capsize=3, lw=1, alpha=0.85)
-        if s.parameters != crowded or s is base:
-            labelled.append(s)
-    if shown:
-        ax.set_ylim(low, high)
-        _place_labels(ax, [(s.key, s.parameters, s.mean) for s in labelled])
-    for group, color in colors.items():  # one legend entry per group
-        if any(s.group == group for s in shown):
-            ax.plot([], [], "o", color=color, label=group)
+            _off_axis(ax, f"{s.key}, mean {s.mean:.2f}%\n(below the axis)", (s.parameters, low), vertical=True)
+    for s in in_view:
+        grey = s in column
+        ax.errorbar(s.parameters, s.mean, yerr=_seed_range(s), fmt="o", ms=4 if grey else 5,
+                    color="0.65" if grey else _dot_colour(s, base), capsize=0 if grey else 3, lw=1,
+                    zorder=2 if grey else 3)
     if target is not None:
         ax.axhline(target, color="0.4", lw=1, ls=":")
     if budget is not None:
@@ -247,42 +255,152 @@ def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseli
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 4, 5, 10]))
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:,.0f}")
     if shown:
-        ax.legend(ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.14))  # no wider than the figure
+        ax.set_ylim(low, high)
+        least, most = min(s.parameters for s in shown), max(s.parameters for s in shown)
+        span = max(most - least, 1)
+        ax.set_xlim(least - 0.12 * span, most + 0.3 * span)  # room for the labels of the points at either end
     notes = []
-    if crowded is not None:
-        n = sum(s.parameters == crowded for s in shown) - 1
-        notes.append(f"{n} more experiments at {baseline}'s {crowded:,} parameters, not labelled")
+    if column:
+        where = "each named below" if under else "not labelled"
+        notes.append(f"grey: {len(column)} more experiments at {baseline}'s {crowded:,} parameters, {where}")
     if len(shown) < len(summaries):
         notes.append(f"not run yet, so not shown: {len(summaries) - len(shown)} of {len(summaries)}")
     if title or notes:
         lines = [wrapped for line in ([title] if title else []) + notes for wrapped in textwrap.wrap(line, 56)]
         ax.set_title("\n".join(lines), fontsize=style.MIN_FONT_PT)  # lines no wider than the figure
+    if under is not None:
+        _draw_rows(under, rows, base, low, high, target, f"the {len(rows)} experiments with {crowded:,} parameters")
+    if under is None:
+        ax.figure.tight_layout()
+    else:
+        split = below / (4.6 + below)
+        with warnings.catch_warnings():  # each grid is laid out alone: the other grid's axes are not its to place
+            warnings.filterwarnings("ignore", "This figure includes Axes that are not compatible")
+            top.tight_layout(fig, rect=(0, split, 1, 1))
+            bottom.tight_layout(fig, rect=(0, 0, 1, split))
+    if shown:
+        _place_labels(ax, [(s.key, s.parameters, s.mean) for s in in_view if s not in column],
+                      keep_clear=[(s.parameters, min(s.finals), s.parameters, max(s.finals)) for s in in_view
+                                  if s in column])
     return ax
 
 
-_LABEL_SPOTS = ((6, -5, "left"), (-6, -5, "right"), (6, 7, "left"), (-6, 7, "right"),
-                (6, -17, "left"), (-6, -17, "right"))  # offsets in points, nearest first
+def _seed_range(s):
+    return [[s.mean - min(s.finals)], [max(s.finals) - s.mean]]
 
 
-def _place_labels(ax, points) -> None:
-    """Label each (text, x, y) point at the first of _LABEL_SPOTS where the text stays inside the
-    axes and overlaps no label placed before it, so designs of similar size and accuracy keep
-    readable names."""
+def _dot_colour(s, base):
+    return "k" if s is base else "C0"
+
+
+def _draw_rows(ax, rows, base, low, high, target, title) -> None:
+    """Experiments that share one parameter count, one named row each, highest mean first: the mean
+    as a dot, a bar from the lowest to the highest seed, on the accuracy range [low, high]. A mean
+    below `low` is marked at the edge with its number."""
+    rows = sorted(rows, key=lambda s: -s.mean)
+    for y, s in enumerate(rows):
+        colour = _dot_colour(s, base)
+        ax.plot([max(min(s.finals), low), min(max(s.finals), high)], [y, y], color=colour, lw=1)
+        if s.mean >= low:
+            ax.plot(s.mean, y, "o", color=colour, ms=5, zorder=3)
+        else:
+            ax.plot(low, y, "<", color="0.3", ms=7, clip_on=False, zorder=5)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([s.key + (f" (mean {s.mean:.2f})" if s.mean < low else "") for s in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(low, high)
+    if target is not None:
+        ax.axvline(target, color="0.4", lw=1, ls=":")
+    ax.set_xlabel("final test accuracy (%)")
+    ax.set_title(title, fontsize=style.MIN_FONT_PT)
+    ax.grid(False, axis="y")
+
+
+_LEADER = {"arrowstyle": "-", "color": "0.3", "lw": 0.8, "shrinkA": 1, "shrinkB": 4}  # a label's line to its dot
+_NEAR = 8  # points: a label this close to its dot, and nearer to it than to any other, needs no line
+# where a label may go, nearest first: (distance in points, direction in degrees)
+_LABEL_SPOTS = tuple((r, a) for r in (5, 14, 24, 36, 50, 66)
+                     for a in (0, 180, 30, -30, 150, -150, 60, -60, 120, -120, 90, -90))
+
+
+def _spot(r, angle):
+    """The offset (points) and the alignment that put a label's nearest edge at `r` points from its
+    dot in the direction `angle`."""
+    dx, dy = r * np.cos(np.radians(angle)), r * np.sin(np.radians(angle))
+    ha = "left" if dx > 1 else "right" if dx < -1 else "center"
+    va = "bottom" if dy > 1 else "top" if dy < -1 else "center"
+    return (dx, dy), ha, va
+
+
+def _place_labels(ax, points, keep_clear=()) -> None:
+    """Label each (text, x, y) point of `ax` at the first of _LABEL_SPOTS where the text stays inside
+    the axes, covers no dot and no label placed before it, and its line to the dot (if
+    it needs one) crosses none of them. A label beside its dot gets no line only where that dot is the
+    one nearest to it. Points with the closest neighbours are labelled first, so that they get the
+    spots nearest to them. `keep_clear` are more (x0, y0, x1, y1) boxes in data units (unnamed dots and
+    their bars) that labels must not cover."""
     fig = ax.figure
     fig.canvas.draw()  # fixes the limits, so that data map to pixels
     renderer = fig.canvas.get_renderer()
     inside = ax.get_window_extent(renderer)
+    px = fig.dpi / 72  # pixels per point
+    dots = ax.transData.transform([(x, y) for _, x, y in points]).reshape(-1, 2)
+    radius = 4.5 * px
+    clear_of = [Bbox(ax.transData.transform([(x0, y0), (x1, y1)])).padded(radius) for x0, y0, x1, y1 in keep_clear]
+
+    def crowding(i):
+        others = np.delete(dots, i, axis=0)
+        return np.min(np.hypot(*(others - dots[i]).T)) if len(others) else np.inf
+
     taken = []
-    for text, x, y in points:
-        for dx, dy, ha in _LABEL_SPOTS:
-            label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha)
-            box = label.get_window_extent(renderer)
-            free = not any(box.overlaps(other) for other in taken)
-            within = inside.x0 <= box.x0 and box.x1 <= inside.x1
-            if (free and within) or (dx, dy, ha) == _LABEL_SPOTS[-1]:
+    for i in sorted(range(len(points)), key=crowding):
+        text, x, y = points[i]
+        for r, angle in _LABEL_SPOTS:
+            offset, ha, va = _spot(r, angle)
+            near = r <= _NEAR
+            label = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=ha, va=va,
+                                fontsize=style.MIN_FONT_PT, arrowprops=None if near else _LEADER)
+            box = _text_box(label, renderer).padded(1.5 * px)
+            start = dots[i] + np.array(offset) * px  # where the line leaves the label
+            clear = (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+                     and not any(box.overlaps(other) for other in taken + clear_of)
+                     and all(_gap(box, d) > radius for d in dots))
+            if clear and not near:  # the line passes no other dot and no other label
+                clear = (all(_segment_gap(d, start, dots[i]) > radius for k, d in enumerate(dots) if k != i)
+                         and not any(_crosses(other, start, dots[i]) for other in taken))
+            if clear and (not near or min(range(len(dots)), key=lambda k: _gap(box, dots[k])) == i):
                 taken.append(box)
                 break
             label.remove()
+        else:  # no spot is free: the nearest one beside the dot, with its line
+            offset, ha, va = _spot(*_LABEL_SPOTS[12])
+            label = ax.annotate(text, (x, y), xytext=offset, textcoords="offset points", ha=ha, va=va,
+                                fontsize=style.MIN_FONT_PT, arrowprops=_LEADER)
+            taken.append(_text_box(label, renderer))
+
+
+def _text_box(label, renderer):
+    """The pixels an annotation's text covers, without its line."""
+    label.update_positions(renderer)
+    return Text.get_window_extent(label, renderer)
+
+
+def _gap(box, at) -> float:
+    """Pixels from a box to a point, 0 inside it."""
+    return float(np.hypot(max(box.x0 - at[0], 0, at[0] - box.x1), max(box.y0 - at[1], 0, at[1] - box.y1)))
+
+
+def _segment_gap(at, a, b) -> float:
+    """Pixels from the point `at` to the segment from `a` to `b`."""
+    ab, t = b - a, 0.0
+    if ab @ ab > 0:
+        t = float(np.clip((at - a) @ ab / (ab @ ab), 0, 1))
+    return float(np.hypot(*(at - (a + t * ab))))
+
+
+def _crosses(box, a, b, samples=24) -> bool:
+    """Whether the segment from `a` to `b` (pixels) passes through `box`."""
+    return any(box.contains(*(a + t * (b - a))) for t in np.linspace(0, 1, samples))
 
 
 def plot_differences(rows, ax=None):

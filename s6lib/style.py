@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import numbers
 from html import escape
 
@@ -134,11 +135,19 @@ def table(frame: pd.DataFrame, kinds: dict | None = None, *, default: str | None
     shown = formatted(frame, kinds, default)
     numeric = [kind_of(c, frame[c]) != "text" or (kinds or {}).get(c) not in (None, "text") for c in frame.columns]
     align = lambda right: ' class="s6-num"' if right else ""  # noqa: E731  numbers right, words left
-    head = "".join(f"<th{align(r)}>{escape(str(c))}</th>" for c, r in zip(frame.columns, numeric))
-    body = "".join("<tr>" + "".join(f"<td{align(r)}>{escape(v)}</td>" for v, r in zip(row, numeric)) + "</tr>"
+    head = "".join(f"<th{align(r)}>{_breakable(escape(str(c)))}</th>" for c, r in zip(frame.columns, numeric))
+    body = "".join("<tr>" + "".join(f"<td{align(r)}>{escape(v) if r else _breakable(escape(v))}</td>"
+                                    for v, r in zip(row, numeric)) + "</tr>"
                    for row in shown.itertuples(index=False))
     html = f'<table class="s6-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
     return HTMLTable(f'<div class="s6-table-box{" s6-scroll" if scroll else ""}">{html}</div>')
+
+
+def _breakable(html: str) -> str:
+    """Text with line-break opportunities (<wbr>) before "(", after "/" and after a "." that a letter
+    follows: on a phone a column headed or filled with words like "RandomRotation(±20°)" or
+    "loss.backward()" can then narrow, so that a table's last column stays in view."""
+    return re.sub(r"\.(?=[A-Za-z])", ".<wbr>", html.replace("(", "<wbr>(").replace("/", "/<wbr>"))
 
 
 class HTMLTable(str):

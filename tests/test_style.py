@@ -70,3 +70,13 @@ def test_a_notebook_figure_is_a_2x_png_shown_at_half_its_pixels_with_text_readab
     assert points >= style.MIN_FONT_PT
     assert points / 72 * style.DPI * min(1, 358 / metadata["width"]) >= 10
     plt.close(fig)
+
+
+def test_a_tables_long_words_may_break_where_a_reader_would_not_mind():
+    """On a phone a column of long words narrows at "(", "/" and "." + letter; what a reader reads is the same."""
+    frame = pd.DataFrame({"experiment": ["no-rotation: no RandomRotation(±20°)"], "loss.backward()": [0.000316993],
+                          "files": ["book/runs"]})
+    html = style.table(frame)
+    assert "RandomRotation<wbr>(±20°)" in html and "loss.<wbr>backward<wbr>()" in html and "book/<wbr>runs" in html
+    assert ">0.000317<" in html  # numbers keep every character together
+    assert "no-rotation: no RandomRotation(±20°)" in html.replace("<wbr>", "")

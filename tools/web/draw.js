@@ -65,7 +65,9 @@
         el("div", { class: "s6d-row" },
           el("figure", { class: "s6d-fig" }, input, el("figcaption", { text: "what Net6 sees (28×28)" })),
           el("figure", { class: "s6d-fig" }, guess, el("figcaption", { text: "prediction" }))),
-        bars)),
+        bars,
+        el("p", { class: "s6d-caveat", text: "Net6 has ten answers and no other: its ten probabilities always add "
+          + "up to 100%, so a dot, a scribble or a letter is still read as one of the digits 0 to 9." }))),
     el("p", { class: "s6d-label", text: "Or show an MNIST test digit (its true label on the button; ✗: the network "
       + "on this page reads it wrong):" }),
     samples, note, maps);
@@ -157,8 +159,9 @@
   function clearOutputs() {
     guess.textContent = "…";
     barRows.forEach((r) => { r.fill.style.width = "0"; r.value.textContent = ""; r.row.classList.remove("s6d-top1"); });
-    maps.querySelectorAll("canvas").forEach((c) => c.getContext("2d").clearRect(0, 0, c.width, c.height));
-    maps.querySelectorAll(".s6d-score").forEach((s) => { s.textContent = ""; });
+    // the maps go blank; each block's colour scale stays (it is drawn once), its two ends wait for a drawing
+    maps.querySelectorAll(".s6d-map canvas").forEach((c) => c.getContext("2d").clearRect(0, 0, c.width, c.height));
+    maps.querySelectorAll(".s6d-score, .s6d-lo, .s6d-hi").forEach((s) => { s.textContent = ""; });
   }
 
   // Viridis, a colour scale that reads the same in grey and to colour-blind eyes (dark: low, bright: high).

@@ -76,3 +76,16 @@
   });
   window.s6MarkScrollBoxes = markAll; // for the browser test
 })();
+
+/* On a desktop the sidebar's list of pages scrolls on its own under the book's title (s6.css): show the
+   current page in it, as the theme did when the whole sidebar scrolled. */
+(function () {
+  "use strict";
+  window.addEventListener("load", () => {
+    const list = document.querySelector(".bd-sidebar-primary .sidebar-primary-item:has(> .bd-docs-nav)");
+    const current = list && [...list.querySelectorAll("a.current, li.current > a")].pop();
+    if (!current || getComputedStyle(list).overflowY !== "auto") return;
+    const box = list.getBoundingClientRect(), link = current.getBoundingClientRect();
+    if (link.bottom > box.bottom || link.top < box.top) list.scrollTop += link.top - box.top - box.height / 3;
+  });
+})();
