@@ -329,16 +329,15 @@ def rising_updates(curve):
     return [k for k in range(1, len(values)) if values[k] > values[k - 1]]
 
 
-def overshoot_sentence(curve, learning_rate):
-    """What a learning rate's first updates do to the error, in words, from its curve (E_total by step)."""
-    n = len(curve) - 1
-    path = " → ".join(f"{e:.6f}" for e in curve)  # as the chapter's table writes them
-    rises = rising_updates(curve)
-    if not rises:
-        return f"With η = {learning_rate:g} the error goes {path} over the first {n} updates: each lowers it."
-    named = ", ".join(map(str, rises[:-1])) + " and " + str(rises[-1]) if len(rises) > 1 else str(rises[0])
-    return (f"With η = {learning_rate:g} the error goes {path} over the first {n} updates: "
-            f"update{'s' * (len(rises) > 1)} {named} *raise{'s' * (len(rises) == 1)}* it.")
+def error_resolution(values=CLASS_VALUES, relative=0.01):
+    """The E_total below which float64 no longer resolves it to `relative` (1 %): round-off, not a result.
+
+    An output a_o near its target t is a float64 number, so a_o − t is known only to about the
+    spacing of float64 numbers at t (np.spacing(0.5) ≈ 1.1e-16). E = ½ (a_o − t)² then carries a
+    relative rounding error of about 2 × spacing / |a_o − t|, more than `relative` once
+    |a_o − t| < 2 × spacing / `relative`; this returns E_total with both outputs at that distance."""
+    v = check_values(values)
+    return sum(0.5 * (2 * float(np.spacing(v[t])) / relative) ** 2 for t in ("t1", "t2"))
 
 
 def loss_curves(learning_rates=CLASS_LEARNING_RATES, values=CLASS_VALUES, steps=SHEET_STEPS):

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
 from s6lib import style
-from s6lib.backprop import CLASS_VALUES, check_values, forward_pass
+from s6lib.backprop import CLASS_VALUES, check_values, error_resolution, forward_pass
 
 style.use()
 
@@ -133,24 +133,35 @@ def draw_network(values=CLASS_VALUES, ax=None, show="weights"):
 
 def plot_loss_curves(curves, ax=None, threshold=None, log=False, floor=None):
     """All loss curves in one axes; `curves` has one column of E_total per learning rate.
-
-    On a log axis, values below `floor` (default: a hundredth of `threshold`, else 1e-12) are not
-    drawn: far below it the curves are float64 rounding noise, not learning."""
+    On a log axis, values below `floor` (default: a hundredth of `threshold`, else `LOSS_FLOOR`)
+    are not drawn. The legend sits under the axes, off the curves."""
     if ax is None:
         _, ax = plt.subplots()
     floor = floor if floor is not None else (threshold / 100 if threshold else LOSS_FLOOR)
     for learning_rate, curve in curves.items():
         shown = curve.where(curve >= floor) if log else curve
-        ax.plot(shown.index, shown.values, label=f"η = {learning_rate:g}")
+        ax.plot(shown.index, shown.values, label=f"η = {rate_label(learning_rate)}")
     if threshold is not None:
         ax.axhline(threshold, color="0.5", ls="--", lw=1, label=f"threshold {threshold:g}")
     if log:
         ax.set_yscale("log")
         ax.set_ylim(bottom=floor)
+    ax.set_xlim(curves.index[0], curves.index[-1])
     ax.set_xlabel("step")
     ax.set_ylabel("$E_{total}$")
-    ax.legend(ncols=2)
+    ax.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.22), borderaxespad=0)
     return ax
+
+
+def rate_label(learning_rate):
+    """A learning rate as the figures and the chapter's text write it: 4 significant digits."""
+    return f"{learning_rate:.4g}"
+
+
+def error_label(value, resolution):
+    """E_total as a figure writes it: 3 significant digits, or, below `resolution`
+    (`backprop.error_resolution`), a word that it is round-off rather than a number."""
+    return f"{value:.3g}" if value >= resolution else "below float64's resolution"
 
 
 def plot_loss_small_multiples(curves, ncols=3):
@@ -171,18 +182,22 @@ def plot_loss_small_multiples(curves, ncols=3):
     return fig
 
 
-LOSS_FLOOR = 1e-12  # bottom of the log axes: below it the curves have converged to float64 noise
+LOSS_FLOOR = 1e-12  # bottom of the log axes where no other is given: a trillionth, far below any threshold
 
 
-def plot_loss_curve(curve, learning_rate, ax=None, ylim=None, log=False):
-    """One loss curve, titled with its learning rate (the sliders' picture); on a log axis, values below
-    the axis' bottom are not drawn."""
+def plot_loss_curve(curve, learning_rate, ax=None, ylim=None, log=False, resolution=None):
+    """One loss curve, titled with its learning rate and its last value (the sliders' picture), over
+    all its steps. On a log axis, values below the axis' bottom are not drawn; a last value below
+    `resolution` (default: `backprop.error_resolution()`) is titled as round-off, not as a number."""
     if ax is None:
         _, ax = plt.subplots()
+    resolution = error_resolution() if resolution is None else resolution
     bottom = (ylim[0] if ylim else LOSS_FLOOR) if log else None
     shown = curve.where(curve >= bottom) if log else curve
     ax.plot(shown.index, shown.values, color="C0")
-    ax.set_title(f"η = {learning_rate:g}: E_total at step {curve.index[-1]} = {curve.iloc[-1]:.3g}")
+    ax.set_title(f"η = {learning_rate:g}: $E_{{total}}$ at step {curve.index[-1]}\n"
+                 f"{error_label(curve.iloc[-1], resolution)}")
+    ax.set_xlim(curve.index[0], curve.index[-1])
     ax.set_xlabel("step")
     ax.set_ylabel("$E_{total}$")
     if log:
@@ -191,10 +206,10 @@ def plot_loss_curve(curve, learning_rate, ax=None, ylim=None, log=False):
     return ax
 
 
-def loss_curve_png(curve, learning_rate, ylim=None, log=False):
+def loss_curve_png(curve, learning_rate, ylim=None, log=False, resolution=None):
     """`plot_loss_curve` as PNG bytes (for an ipywidgets Image, which also shows on a static page)."""
     fig, ax = plt.subplots()
-    plot_loss_curve(curve, learning_rate, ax=ax, ylim=ylim, log=log)
+    plot_loss_curve(curve, learning_rate, ax=ax, ylim=ylim, log=log, resolution=resolution)
     data = style.png(fig)
     plt.close(fig)
     return data

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,48 @@ def test_the_backprop_table_page_describes_the_workbook_it_ships(built_site):
             for column in bp.COLUMNS:
                 got = ws[f"{column_letter(column)}{HEADER_ROW + step}"].value
                 assert abs(got - sheet.loc[step, column]) <= 1e-12, (learning_rate, step, column)
+
+
+class _ReaderText(HTMLParser):
+    """The text a reader sees as text: everything but mathematics (which MathJax typesets), code,
+    scripts and styles."""
+
+    SKIPPED = {"script", "style", "pre", "code"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        inside_skipped = bool(self.stack) and self.stack[-1]
+        self.stack.append(tag in self.SKIPPED or "math" in classes or inside_skipped)
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.text.append(data)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_tex_or_myst_source_reaches_the_reader(built_site, chapter):
+    """Prose that a code cell printed as Markdown shows its TeX as source ("$\\partial E$", "\\sigma’"),
+    and a role inside it stays a role ("{doc}`...`"): outside mathematics and code, no page of Part 1
+    holds either, solutions included (they are in the HTML, hidden until opened)."""
+    reader = _ReaderText()
+    reader.feed(_html(built_site, chapter))
+    text = unescape("".join(reader.text))
+    assert not re.findall(r".{0,30}\\[A-Za-z,;!]+.{0,30}", text), chapter  # a TeX command: \frac, \sigma, \,
+    # inline maths left as $…$ (a spreadsheet's $B$2 has no TeX in it)
+    assert not re.findall(r".{0,30}\$[^$\n]{0,80}(?:\\[A-Za-z]|[_^]\{)[^$\n]{0,80}\$.{0,30}", text), chapter
+    assert not re.findall(r".{0,30}\{(?:doc|term|ref|numref|cite|cite:p|cite:t|glue|glue:text|glue:md)\}.{0,30}",
+                          text), chapter
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
