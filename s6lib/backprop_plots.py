@@ -230,3 +230,51 @@ def plot_sheet_error(correct, faulty, learning_rate):
     gap.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     fig.tight_layout()
     return fig
+
+
+# The computational graph of E_total along the paths from w1 and w5 (`backprop.graph_values`), top to
+# bottom in the order of the forward pass: each node a box, each edge an arrow.
+_GRAPH_ROW = 1.75  # between the centres of two rows: room for an edge and its label
+_GRAPH_AT = {name: (x, row * _GRAPH_ROW) for name, (x, row) in {
+    "w1": (2.0, 6), "h1": (2.0, 5), "a_h1": (2.0, 4), "w5": (-0.6, 4),
+    "o1": (0.3, 3), "o2": (3.7, 3), "a_o1": (0.3, 2), "a_o2": (3.7, 2),
+    "E1": (0.3, 1), "E2": (3.7, 1), "E_total": (2.0, 0),
+}.items()}
+_GRAPH_NAMES = {"w1": "$w_1$", "h1": "$h_1$", "a_h1": "$a_{h1}$", "w5": "$w_5$", "o1": "$o_1$", "o2": "$o_2$",
+                "a_o1": "$a_{o1}$", "a_o2": "$a_{o2}$", "E1": "$E_1$", "E2": "$E_2$", "E_total": "$E_{total}$"}
+_GRAPH_BOX = (2.3, 0.9)
+_GRADIENT_COLOUR = _BACKWARD_COLOUR
+
+
+def draw_graph(values=CLASS_VALUES):
+    """The computational graph: each node with its value (black) and its gradient ∂E_total/∂node
+    (red, "grad"); each edge with its local derivative ∂(lower)/∂(upper) (blue). A node's gradient is
+    the sum over its edges of local derivative × the gradient below, so the two paths from a_h1 add."""
+    from s6lib.backprop import graph_values
+
+    nodes, edges = graph_values(values)
+    small, large = style.MIN_FONT_PT, style.MIN_FONT_PT + 1
+    xlim, ylim = (-1.9, 5.0), (-0.6, 6 * _GRAPH_ROW + 0.6)
+    fig, ax = plt.subplots(figsize=(style.WIDTH, style.WIDTH * (ylim[1] - ylim[0]) / (xlim[1] - xlim[0])))
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
+    half_w, half_h = (size / 2 for size in _GRAPH_BOX)
+    for (start, end), local in edges.items():
+        (x0, y0), (x1, y1) = _GRAPH_AT[start], _GRAPH_AT[end]
+        a, b = (x0, y0 - half_h), (x1, y1 + half_h)
+        _arrow(ax, a, b, "0.45")
+        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, f"×{_short(local)}", ha="center", va="center",
+                fontsize=small, color=_WEIGHT_COLOUR, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none"))
+    for name, (value, gradient) in nodes.items():
+        x, y = _GRAPH_AT[name]
+        parameter = name in ("w1", "w5")
+        ax.add_patch(FancyBboxPatch((x - half_w, y - half_h), *_GRAPH_BOX, boxstyle="round,pad=0.02,rounding_size=0.15",
+                                    fc=_FILL["input"] if parameter else _FILL["hidden"], ec="0.3", lw=1.1))
+        ax.text(x, y + 0.18, f"{_GRAPH_NAMES[name]} = {_short(value)}", ha="center", va="center", fontsize=large)
+        ax.text(x, y - 0.22, f"grad {_short(gradient)}", ha="center", va="center", fontsize=large,
+                color=_GRADIENT_COLOUR)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.grid(False)
+    return ax
