@@ -187,6 +187,24 @@ def test_every_answer_box_on_the_site_holds_the_independent_answer(built_site):
     assert seen == box_labels()
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_page_prints_an_exercises_answer_above_it(built_site, chapter):
+    """The number an answer box wants does not appear, to 3 or 4 significant digits, anywhere in
+    the page before its exercise (text or maths; earlier solutions included, hidden or not)."""
+    article = _html(built_site, chapter).split("<article", 1)[1]
+    starts = [m for m in re.finditer(r'<div class="exercise admonition" id="([^"]+)"', article)]
+    for match, end in zip(starts, [m.start() for m in starts[1:]] + [len(article)]):
+        box = re.search(r'<form class="s6-answer" data-answer="([^"]+)"', article[match.end():end])
+        if not box:
+            continue  # an exercise without a box
+        value = float(box.group(1))
+        above = unescape(re.sub(r"<[^>]+>", " ", article[:match.start()]))
+        shown = {f"{value:.3g}", f"{value:.4g}"}
+        shown = {s for s in shown if len(s.lstrip("-0.").replace(".", "")) >= 3}  # fewer are too common
+        found = [s for s in shown if re.search(rf"(?<![\d.]){re.escape(s)}(?!\d)", above)]
+        assert not found, (match.group(1), found)
+
+
 # --- what a student does in the browser ----------------------------------------------------------
 
 
