@@ -1,6 +1,7 @@
 """s6lib.backprop against the class sheet, Mazur's published example and torch autograd."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -376,3 +377,26 @@ def test_the_graph_figure_writes_each_nodes_numbers_inside_its_box():
         x, y = text.get_position()
         assert sum(b.x0 <= x <= b.x1 and b.y0 <= y <= b.y1 for b in boxes) == 1, text.get_text()
     plt.close("all")
+
+
+def test_the_sheet_error_captions_sides_match_the_panels():
+    """Fig. 2.3 stacks its two panels: its caption may say above/below, not left/right."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from conftest import ROOT
+    from s6lib.backprop_plots import plot_sheet_error
+
+    curve = bp.iterate(CLASS_VALUES, 0.5, steps=5)["E_total"]
+    top, bottom = (ax.get_position() for ax in plot_sheet_error(curve, curve * 1.001, 0.5).axes)
+    plt.close("all")
+    stacked = top.y0 > bottom.y1 and top.x0 == pytest.approx(bottom.x0)
+    cells = json.loads((ROOT / "book/backprop/partial_derivatives.ipynb").read_text())["cells"]
+    caption = next(c["metadata"]["mystnb"]["figure"]["caption"] for c in cells
+                   if c["metadata"].get("mystnb", {}).get("figure", {}).get("name") == "fig-partial-derivatives-sheet-error")
+    sides = {"left", "right"} if stacked else {"above", "below"}
+    assert not sides & set(re.findall(r"[a-z]+", caption.lower())), caption
