@@ -188,6 +188,17 @@ def test_every_answer_box_on_the_site_holds_the_independent_answer(built_site):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_reference_repeats_its_own_kind(built_site, chapter):
+    """A {ref} to an exercise or figure already says "Exercise 1.3" or "Fig. 2.3": prose that names the
+    kind before it reads "exercise Exercise 1.3"."""
+    reader = _ReaderText()
+    reader.feed(_html(built_site, chapter))
+    text = unescape("".join(reader.text))
+    doubled = re.findall(r".{0,30}\b(?:exercise|figure|fig\.)\s+(?:Exercise|Fig\.)\s+\d.{0,20}", text, re.I)
+    assert not doubled, (chapter, doubled)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_no_page_prints_an_exercises_answer_above_it(built_site, chapter):
     """The number an answer box wants does not appear, to 3 or 4 significant digits, anywhere in
     the page before its exercise (text or maths; earlier solutions included, hidden or not)."""
