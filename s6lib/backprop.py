@@ -12,6 +12,7 @@ equations with their numbers substituted, for the pages.
     sheet = iterate(CLASS_VALUES, learning_rate=0.5, steps=80)
 """
 
+from dataclasses import dataclass
 from functools import cache
 import math
 
@@ -322,6 +323,163 @@ def step_by_hand(v, eta):
     return v | {w: v[w] - eta * g for w, g in grad.items()}, e_total
 
 
+@dataclass(frozen=True)
+class Nudge:
+    """E_total before and after one weight alone moves by `step` (and by −`step`): a partial
+    derivative as a student can check it, with a calculator and two forward passes."""
+
+    weight: str
+    step: float
+    error: float  # E_total at the values
+    error_up: float  # with the weight + step
+    error_down: float  # with the weight − step
+    gradient: float  # ∂E_total/∂weight, as backpropagation gives it
+
+    @property
+    def change(self) -> float:
+        """How much E_total changes when the weight moves up by `step`."""
+        return self.error_up - self.error
+
+    @property
+    def slope(self) -> float:
+        """The one-sided estimate of the derivative: change / step."""
+        return self.change / self.step
+
+    @property
+    def central_slope(self) -> float:
+        """The central estimate, (E(w + step) − E(w − step)) / 2·step: its error shrinks with step²."""
+        return (self.error_up - self.error_down) / (2 * self.step)
+
+
+def nudge(values, weight, step=1e-3):
+    """Move `weight` alone by ±`step`, redo the forward pass, and compare with the gradient."""
+    v = check_values(values)
+    if weight not in WEIGHT_NAMES + BIAS_NAMES:
+        raise ValueError(f"no parameter named {weight!r}: one of {', '.join(WEIGHT_NAMES + BIAS_NAMES)}")
+    if not (_is_finite_number(step) and step != 0):
+        raise ValueError(f"the step must be a finite non-zero number, not {step!r}")
+    row = forward_pass(v)
+    gradient = row[f"∂E/∂{weight}"] if weight in WEIGHT_NAMES else evaluate(BIAS_GRADIENTS[sp.Symbol(weight)], v)
+    return Nudge(weight, float(step), float(row["E_total"]),
+                 float(forward_pass(v | {weight: v[weight] + step})["E_total"]),
+                 float(forward_pass(v | {weight: v[weight] - step})["E_total"]), float(gradient))
+
+
+@dataclass(frozen=True)
+class MatrixPass:
+    """The forward and backward pass of `matrix_pass`, as vectors and matrices (NumPy, float64)."""
+
+    W1: np.ndarray  # 2 × 2, the weights into the hidden layer
+    W2: np.ndarray  # 2 × 2, the weights into the output layer
+    a_h: np.ndarray
+    a_o: np.ndarray
+    delta_o: np.ndarray
+    delta_h: np.ndarray
+    dE_dW2: np.ndarray  # the eight gradients, in the shapes of the weights
+    dE_dW1: np.ndarray
+
+
+def matrix_pass(values):
+    """One forward and one backward pass with one matrix per layer: the same arithmetic as the
+    scalar equations, written so that it holds for layers of any width."""
+    v = check_values(values)
+    x, t = np.array([v["i1"], v["i2"]]), np.array([v["t1"], v["t2"]])
+    W1 = np.array([[v["w1"], v["w2"]], [v["w3"], v["w4"]]])  # row k: the weights into hidden unit k
+    W2 = np.array([[v["w5"], v["w6"]], [v["w7"], v["w8"]]])  # row k: the weights into output unit k
+    sigma = _stable_sigmoid  # 1 / (1 + e^−x) for each entry, computed so that it never overflows
+    a_h = sigma(W1 @ x + v["b1"])  # forward: a = σ(W a_prev + b)
+    a_o = sigma(W2 @ a_h + v["b2"])
+    delta_o = (a_o - t) * a_o * (1 - a_o)  # backward: δ_out = (a − t) ⊙ σ′
+    delta_h = (W2.T @ delta_o) * a_h * (1 - a_h)  # δ_hidden = (Wᵀ δ) ⊙ σ′
+    return MatrixPass(W1, W2, a_h, a_o, delta_o, delta_h,
+                      np.outer(delta_o, a_h), np.outer(delta_h, x))  # ∂E/∂W = δ a_prevᵀ
+
+
+def matrix_gradients(result: MatrixPass) -> dict:
+    """The gradients of a `MatrixPass` under the scalar names (∂E/∂w1 … ∂E/∂w8)."""
+    return dict(zip(GRADIENT_COLUMNS, map(float, [*result.dE_dW1.flatten(), *result.dE_dW2.flatten()])))
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Multiplications for one gradient of a fully connected sigmoid network (see `costs`)."""
+
+    layers: tuple
+    weights: int
+    parameters: int  # weights and, with biases, one bias per unit
+    forward: int  # one forward pass
+    backward: int  # the backward pass that backpropagation adds
+    finite_differences: int  # one extra forward pass per parameter
+
+    @property
+    def backpropagation(self) -> int:
+        return self.forward + self.backward
+
+    @property
+    def ratio(self) -> float:
+        """How many times the multiplications of backpropagation finite differences need."""
+        return (self.forward + self.finite_differences) / self.backpropagation
+
+
+def costs(layers, biases=True):
+    """Count the multiplications of one gradient by backpropagation and by finite differences, for
+    a network with `layers` units per layer (e.g. (784, 30, 10)) and squared error. Counted: each
+    weight × input of the forward pass; (a − t)·a·(1 − a) for each output (2 per unit); Wᵀδ and the
+    ·a·(1 − a) of each hidden unit (2 per unit); δ × input for each weight's gradient. Not counted:
+    additions, the sigmoid itself, the error. Finite differences: one more forward pass for each
+    parameter (E(w + ε) − E(w)) / ε."""
+    layers = tuple(int(n) for n in layers)
+    if len(layers) < 2 or min(layers) < 1:
+        raise ValueError(f"need at least two layers of at least one unit, got {layers!r}")
+    pairs = list(zip(layers[:-1], layers[1:]))
+    weights = sum(n_in * n_out for n_in, n_out in pairs)
+    parameters = weights + (sum(layers[1:]) if biases else 0)
+    hidden = sum(n_in * n_out + 2 * n_in for n_in, n_out in pairs[1:])  # Wᵀδ, then ⊙ a(1 − a)
+    backward = 2 * layers[-1] + hidden + weights
+    return Costs(layers, weights, parameters, weights, backward, parameters * weights)
+
+
+# The same network on several examples: the class's, the class's with its inputs swapped, and
+# the class's inputs with Mazur's targets.
+EXAMPLES = (
+    {"i1": 0.05, "i2": 0.1, "t1": 0.5, "t2": 0.5},
+    {"i1": 0.1, "i2": 0.05, "t1": 0.5, "t2": 0.5},
+    {"i1": 0.05, "i2": 0.1, "t1": 0.01, "t2": 0.99},
+)
+
+
+def per_example(values=CLASS_VALUES, examples=EXAMPLES):
+    """E_total and the eight gradients for each example, with the weights of `values` (one row each)."""
+    if not examples:
+        raise ValueError("need at least one example")
+    rows = [forward_pass(check_values(values) | dict(example)) for example in examples]
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="example"))[
+        ["E_total", *GRADIENT_COLUMNS]]
+
+
+def graph_values(values=CLASS_VALUES):
+    """The computational graph of E_total along the paths from w1 and w5: for each node its value
+    and its gradient ∂E_total/∂node, and for each edge (from, to) its local derivative
+    ∂to/∂from. A node's gradient is the sum, over its outgoing edges, of local derivative ×
+    the gradient of the node the edge leads to."""
+    v = check_values(values)
+    r = forward_pass(v)
+    local = {
+        ("E1", "E_total"): 1.0, ("E2", "E_total"): 1.0,
+        ("a_o1", "E1"): r["a_o1"] - v["t1"], ("a_o2", "E2"): r["a_o2"] - v["t2"],
+        ("o1", "a_o1"): r["a_o1"] * (1 - r["a_o1"]), ("o2", "a_o2"): r["a_o2"] * (1 - r["a_o2"]),
+        ("a_h1", "o1"): v["w5"], ("a_h1", "o2"): v["w7"], ("w5", "o1"): r["a_h1"],
+        ("h1", "a_h1"): r["a_h1"] * (1 - r["a_h1"]), ("w1", "h1"): v["i1"],
+    }
+    value = {"E_total": r["E_total"], "E1": r["E1"], "E2": r["E2"], "a_o1": r["a_o1"], "a_o2": r["a_o2"],
+             "o1": r["o1"], "o2": r["o2"], "a_h1": r["a_h1"], "h1": r["h1"], "w5": v["w5"], "w1": v["w1"]}
+    gradient = {"E_total": 1.0}
+    for node in ("E1", "E2", "a_o1", "a_o2", "o1", "o2", "a_h1", "w5", "h1", "w1"):  # outputs first
+        gradient[node] = sum(d * gradient[to] for (start, to), d in local.items() if start == node)
+    return ({n: (float(value[n]), float(gradient[n])) for n in value},
+            {edge: float(d) for edge, d in local.items()})
+
+
 def rising_updates(curve):
     """The updates after which E_total was higher than before them (1-based: 1 is the first update).
     `curve` is E_total by step, as `iterate` gives it: step 1 is before any update."""
@@ -329,16 +487,15 @@ def rising_updates(curve):
     return [k for k in range(1, len(values)) if values[k] > values[k - 1]]
 
 
-def overshoot_sentence(curve, learning_rate):
-    """What a learning rate's first updates do to the error, in words, from its curve (E_total by step)."""
-    n = len(curve) - 1
-    path = " → ".join(f"{e:.6f}" for e in curve)  # as the chapter's table writes them
-    rises = rising_updates(curve)
-    if not rises:
-        return f"With η = {learning_rate:g} the error goes {path} over the first {n} updates: each lowers it."
-    named = ", ".join(map(str, rises[:-1])) + " and " + str(rises[-1]) if len(rises) > 1 else str(rises[0])
-    return (f"With η = {learning_rate:g} the error goes {path} over the first {n} updates: "
-            f"update{'s' * (len(rises) > 1)} {named} *raise{'s' * (len(rises) == 1)}* it.")
+def error_resolution(values=CLASS_VALUES, relative=0.01):
+    """The E_total below which float64 no longer resolves it to `relative` (1 %): round-off, not a result.
+
+    An output a_o near its target t is a float64 number, so a_o − t is known only to about the
+    spacing of float64 numbers at t (np.spacing(0.5) ≈ 1.1e-16). E = ½ (a_o − t)² then carries a
+    relative rounding error of about 2 × spacing / |a_o − t|, more than `relative` once
+    |a_o − t| < 2 × spacing / `relative`; this returns E_total with both outputs at that distance."""
+    v = check_values(values)
+    return sum(0.5 * (2 * float(np.spacing(v[t])) / relative) ** 2 for t in ("t1", "t2"))
 
 
 def loss_curves(learning_rates=CLASS_LEARNING_RATES, values=CLASS_VALUES, steps=SHEET_STEPS):

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
 from s6lib import style
-from s6lib.backprop import CLASS_VALUES, check_values, forward_pass
+from s6lib.backprop import CLASS_VALUES, check_values, error_resolution, forward_pass
 
 style.use()
 
@@ -133,24 +133,35 @@ def draw_network(values=CLASS_VALUES, ax=None, show="weights"):
 
 def plot_loss_curves(curves, ax=None, threshold=None, log=False, floor=None):
     """All loss curves in one axes; `curves` has one column of E_total per learning rate.
-
-    On a log axis, values below `floor` (default: a hundredth of `threshold`, else 1e-12) are not
-    drawn: far below it the curves are float64 rounding noise, not learning."""
+    On a log axis, values below `floor` (default: a hundredth of `threshold`, else `LOSS_FLOOR`)
+    are not drawn. The legend sits under the axes, off the curves."""
     if ax is None:
         _, ax = plt.subplots()
     floor = floor if floor is not None else (threshold / 100 if threshold else LOSS_FLOOR)
     for learning_rate, curve in curves.items():
         shown = curve.where(curve >= floor) if log else curve
-        ax.plot(shown.index, shown.values, label=f"η = {learning_rate:g}")
+        ax.plot(shown.index, shown.values, label=f"η = {rate_label(learning_rate)}")
     if threshold is not None:
         ax.axhline(threshold, color="0.5", ls="--", lw=1, label=f"threshold {threshold:g}")
     if log:
         ax.set_yscale("log")
         ax.set_ylim(bottom=floor)
+    ax.set_xlim(curves.index[0], curves.index[-1])
     ax.set_xlabel("step")
     ax.set_ylabel("$E_{total}$")
-    ax.legend(ncols=2)
+    ax.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.22), borderaxespad=0)
     return ax
+
+
+def rate_label(learning_rate):
+    """A learning rate as the figures and the chapter's text write it: 4 significant digits."""
+    return f"{learning_rate:.4g}"
+
+
+def error_label(value, resolution):
+    """E_total as a figure writes it: 3 significant digits, or, below `resolution`
+    (`backprop.error_resolution`), a word that it is round-off rather than a number."""
+    return f"{value:.3g}" if value >= resolution else "below float64's resolution"
 
 
 def plot_loss_small_multiples(curves, ncols=3):
@@ -171,18 +182,22 @@ def plot_loss_small_multiples(curves, ncols=3):
     return fig
 
 
-LOSS_FLOOR = 1e-12  # bottom of the log axes: below it the curves have converged to float64 noise
+LOSS_FLOOR = 1e-12  # bottom of the log axes where no other is given: a trillionth, far below any threshold
 
 
-def plot_loss_curve(curve, learning_rate, ax=None, ylim=None, log=False):
-    """One loss curve, titled with its learning rate (the sliders' picture); on a log axis, values below
-    the axis' bottom are not drawn."""
+def plot_loss_curve(curve, learning_rate, ax=None, ylim=None, log=False, resolution=None):
+    """One loss curve, titled with its learning rate and its last value (the sliders' picture), over
+    all its steps. On a log axis, values below the axis' bottom are not drawn; a last value below
+    `resolution` (default: `backprop.error_resolution()`) is titled as round-off, not as a number."""
     if ax is None:
         _, ax = plt.subplots()
+    resolution = error_resolution() if resolution is None else resolution
     bottom = (ylim[0] if ylim else LOSS_FLOOR) if log else None
     shown = curve.where(curve >= bottom) if log else curve
     ax.plot(shown.index, shown.values, color="C0")
-    ax.set_title(f"η = {learning_rate:g}: E_total at step {curve.index[-1]} = {curve.iloc[-1]:.3g}")
+    ax.set_title(f"η = {learning_rate:g}: $E_{{total}}$ at step {curve.index[-1]}\n"
+                 f"{error_label(curve.iloc[-1], resolution)}")
+    ax.set_xlim(curve.index[0], curve.index[-1])
     ax.set_xlabel("step")
     ax.set_ylabel("$E_{total}$")
     if log:
@@ -191,10 +206,10 @@ def plot_loss_curve(curve, learning_rate, ax=None, ylim=None, log=False):
     return ax
 
 
-def loss_curve_png(curve, learning_rate, ylim=None, log=False):
+def loss_curve_png(curve, learning_rate, ylim=None, log=False, resolution=None):
     """`plot_loss_curve` as PNG bytes (for an ipywidgets Image, which also shows on a static page)."""
     fig, ax = plt.subplots()
-    plot_loss_curve(curve, learning_rate, ax=ax, ylim=ylim, log=log)
+    plot_loss_curve(curve, learning_rate, ax=ax, ylim=ylim, log=log, resolution=resolution)
     data = style.png(fig)
     plt.close(fig)
     return data
@@ -215,3 +230,51 @@ def plot_sheet_error(correct, faulty, learning_rate):
     gap.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     fig.tight_layout()
     return fig
+
+
+# The computational graph of E_total along the paths from w1 and w5 (`backprop.graph_values`), top to
+# bottom in the order of the forward pass: each node a box, each edge an arrow.
+_GRAPH_ROW = 1.75  # between the centres of two rows: room for an edge and its label
+_GRAPH_AT = {name: (x, row * _GRAPH_ROW) for name, (x, row) in {
+    "w1": (2.0, 6), "h1": (2.0, 5), "a_h1": (2.0, 4), "w5": (-0.6, 4),
+    "o1": (0.3, 3), "o2": (3.7, 3), "a_o1": (0.3, 2), "a_o2": (3.7, 2),
+    "E1": (0.3, 1), "E2": (3.7, 1), "E_total": (2.0, 0),
+}.items()}
+_GRAPH_NAMES = {"w1": "$w_1$", "h1": "$h_1$", "a_h1": "$a_{h1}$", "w5": "$w_5$", "o1": "$o_1$", "o2": "$o_2$",
+                "a_o1": "$a_{o1}$", "a_o2": "$a_{o2}$", "E1": "$E_1$", "E2": "$E_2$", "E_total": "$E_{total}$"}
+_GRAPH_BOX = (2.3, 0.9)
+_GRADIENT_COLOUR = _BACKWARD_COLOUR
+
+
+def draw_graph(values=CLASS_VALUES):
+    """The computational graph: each node with its value (black) and its gradient ∂E_total/∂node
+    (red, "grad"); each edge with its local derivative ∂(lower)/∂(upper) (blue). A node's gradient is
+    the sum over its edges of local derivative × the gradient below, so the two paths from a_h1 add."""
+    from s6lib.backprop import graph_values
+
+    nodes, edges = graph_values(values)
+    small, large = style.MIN_FONT_PT, style.MIN_FONT_PT + 1
+    xlim, ylim = (-1.9, 5.0), (-0.6, 6 * _GRAPH_ROW + 0.6)
+    fig, ax = plt.subplots(figsize=(style.WIDTH, style.WIDTH * (ylim[1] - ylim[0]) / (xlim[1] - xlim[0])))
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
+    half_w, half_h = (size / 2 for size in _GRAPH_BOX)
+    for (start, end), local in edges.items():
+        (x0, y0), (x1, y1) = _GRAPH_AT[start], _GRAPH_AT[end]
+        a, b = (x0, y0 - half_h), (x1, y1 + half_h)
+        _arrow(ax, a, b, "0.45")
+        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, f"×{_short(local)}", ha="center", va="center",
+                fontsize=small, color=_WEIGHT_COLOUR, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none"))
+    for name, (value, gradient) in nodes.items():
+        x, y = _GRAPH_AT[name]
+        parameter = name in ("w1", "w5")
+        ax.add_patch(FancyBboxPatch((x - half_w, y - half_h), *_GRAPH_BOX, boxstyle="round,pad=0.02,rounding_size=0.15",
+                                    fc=_FILL["input"] if parameter else _FILL["hidden"], ec="0.3", lw=1.1))
+        ax.text(x, y + 0.18, f"{_GRAPH_NAMES[name]} = {_short(value)}", ha="center", va="center", fontsize=large)
+        ax.text(x, y - 0.22, f"grad {_short(gradient)}", ha="center", va="center", fontsize=large,
+                color=_GRADIENT_COLOUR)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.grid(False)
+    return ax

@@ -1,9 +1,10 @@
-"""What very large learning rates do to the 2-2-2 network, from its equations: the rate at which
-training stalls (found by a search over η, not picked) and the curvature that explains why this
-network tolerates rates that would wreck a real one.
+"""What very large learning rates do to the 2-2-2 network, from its equations: which rates reach the
+threshold within the sheet's steps and from which rate on the runs stall on the plateau (a search
+over a grid of η, not a pick), and the curvature that explains why this network tolerates rates
+that would wreck a real one.
 
-    from s6lib.large_rates import stall_rate, sharpness
-    stall = stall_rate()            # the first η at which the sheet's 80 steps end worse than they began
+    from s6lib.large_rates import regimes, sharpness
+    found = regimes()               # found.reach_up_to, found.stall_from: numbers, for the chapter to state
     sharpness(CLASS_VALUES)         # the largest eigenvalue of ∂²E_total/∂w², from SymPy
 
 Gradient descent on a bowl of curvature λ converges only when η < 2/λ: a larger step overshoots
@@ -23,55 +24,63 @@ from s6lib import backprop as bp
 THRESHOLD = 1e-4  # "trained": E_total below it (the learning-rates chapter's bar)
 LONG_RUN = 2000  # updates: long enough for every class rate to get there
 
-@dataclass(frozen=True)
-class Stall:
-    """The search's result: `rate` is where `steps` steps of the sheet (steps − 1 updates, as in
-    `bp.iterate`) first end with E_total at least as high as it started (to a relative
-    `tolerance`), searched from `low` on a log grid of `points` rates up to `high`, then by
-    narrowing the bracket; `error` is E_total at the last step just above `rate`, `below` just
-    below it."""
 
-    rate: float
+def error_ceiling(values=bp.CLASS_VALUES):
+    """The largest E_total any weights can approach: each output a sigmoid, at best 0 or 1, as far as
+    it gets from its target. With targets of ½ it is 2 × ½ (½)² = ¼."""
+    v = bp.check_values(values)
+    return sum(0.5 * max(v[t], 1 - v[t]) ** 2 for t in ("t1", "t2"))
+
+
+PLATEAU = 0.99  # a run is "on the plateau" while E_total is at least this fraction of the ceiling
+
+
+@dataclass(frozen=True)
+class Regimes:
+    """What `steps` steps of the sheet do on a log grid of `points` rates from `low` to `high`.
+
+    `reach_up_to`: the largest grid rate such that every grid rate from `low` to it brings E_total
+    below `threshold` within the steps. `stall_from`: the smallest grid rate such that it and every
+    grid rate above it end the steps still on the plateau (E_total ≥ `plateau` × `ceiling`: the
+    outputs saturated, the weights no longer moving). Between the two lie `between` grid rates,
+    `between_reaching` of which reach the threshold: runs that sit on the plateau and leave it at a
+    step that jumps about with η, so where the last step falls decides them."""
+
     steps: int
+    threshold: float
     low: float
     high: float
     points: int
-    tolerance: float
-    error: float
-    below: float
+    ceiling: float
+    plateau: float
+    reach_up_to: float
+    stall_from: float
+    between: int
+    between_reaching: int
 
 
-def _ends_worse(curves):
-    """For each rate (column): do the updates end with E_total at least its starting value?"""
-    values = curves.to_numpy()
-    return values[-1] >= values[0]
-
-
-def stall_rate(values=bp.CLASS_VALUES, steps=bp.SHEET_STEPS, low=1.0, high=1e4, points=401, tolerance=1e-4):
-    """The smallest learning rate, searched upward from `low`, at which `steps` steps of gradient
-    descent (the sheet's rows) end with a higher E_total than they started with.
-
-    A log grid of `points` rates from `low` to `high` finds the first such rate; the bracket
-    between it and the grid point below is then narrowed (33 rates at a time) until its ends
-    differ by less than `tolerance` (relative). ValueError when no rate in the grid stalls.
-    """
+def regimes(values=bp.CLASS_VALUES, steps=bp.SHEET_STEPS, threshold=THRESHOLD, low=1.0, high=1e4, points=4001,
+            plateau=PLATEAU):
+    """Sort a log grid of learning rates into those that reach `threshold` within `steps` steps, those
+    that end on the plateau, and the knife-edge between (see `Regimes`). ValueError when the grid
+    does not start with a rate that reaches the threshold or does not end with one that stalls."""
     if not 0 < low < high:
         raise ValueError(f"need 0 < low < high, got low={low!r}, high={high!r}")
     grid = np.geomspace(low, high, points)
-    worse = _ends_worse(bp.descend(values, grid, steps))
-    if worse[0]:
-        raise ValueError(f"η = {low:g} already ends worse than it starts: search from a smaller `low`")
-    if not worse.any():
-        raise ValueError(f"no rate up to η = {high:g} stalls within {steps} steps: search up to a larger `high`")
-    first = int(np.argmax(worse))
-    lo, hi = grid[first - 1], grid[first]
-    while hi / lo - 1 > tolerance:
-        bracket = np.geomspace(lo, hi, 33)
-        worse = _ends_worse(bp.descend(values, bracket, steps))
-        k = int(np.argmax(worse[1:])) + 1  # the ends are known: lo converges, hi does not
-        lo, hi = bracket[k - 1], bracket[k]
-    ends = bp.descend(values, (lo, hi), steps).to_numpy()[-1]
-    return Stall(float(hi), steps, low, high, points, tolerance, float(ends[1]), float(ends[0]))
+    curves = bp.descend(values, grid, steps).to_numpy()
+    reaches = (curves < threshold).any(axis=0)
+    ceiling = error_ceiling(values)
+    stalls = curves[-1] >= plateau * ceiling
+    if not reaches[0]:
+        raise ValueError(f"η = {low:g} does not reach {threshold:g} within {steps} steps: "
+                         "search from a larger `low`, or give more steps")
+    if not stalls[-1]:
+        raise ValueError(f"η = {high:g} does not stall within {steps} steps: search up to a larger `high`")
+    last_reach = int(np.argmin(reaches)) - 1 if not reaches.all() else points - 1
+    first_stall = points - int(np.argmin(stalls[::-1]))  # the start of the last run of stalls
+    inside = slice(last_reach + 1, first_stall)
+    return Regimes(steps, threshold, low, high, points, ceiling, plateau, float(grid[last_reach]),
+                   float(grid[first_stall]), int(first_stall - last_reach - 1), int(reaches[inside].sum()))
 
 
 @cache

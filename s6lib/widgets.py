@@ -17,8 +17,8 @@ import html
 
 import ipywidgets as widgets
 
-from s6lib.backprop import CLASS_VALUES, SHEET_STEPS, iterate, loss_curves
-from s6lib.backprop_plots import LOSS_FLOOR, loss_curve_png
+from s6lib.backprop import CLASS_VALUES, SHEET_STEPS, error_resolution, iterate, loss_curves
+from s6lib.backprop_plots import error_label, loss_curve_png
 
 # The class rates and a spread around them, up to rates past the one where this network stalls
 # (the stable sigmoid keeps those finite).
@@ -62,10 +62,16 @@ _NO_KERNEL_SCRIPT = """
 """
 
 
-def _described(curve, learning_rate):
-    """What a loss-curve picture shows, in words: its caption, shown under it."""
-    return (f"Loss curve at η = {learning_rate:g}: E_total from {curve.iloc[0]:.3g} at step {curve.index[0]} "
-            f"to {curve.iloc[-1]:.3g} at step {curve.index[-1]}.")
+def _described(curve, learning_rate, resolution):
+    """What a loss-curve picture shows, in words: its caption, shown under it. Values below
+    `resolution` (`backprop.error_resolution`) are named as round-off, not given as numbers."""
+    text = (f"Loss curve at η = {learning_rate:g}: E_total from {error_label(curve.iloc[0], resolution)} at step "
+            f"{curve.index[0]} to {error_label(curve.iloc[-1], resolution)} at step {curve.index[-1]}.")
+    lost = curve.index[curve < resolution]
+    if len(lost):
+        text += (f" From step {lost[0]} on it is below {resolution:.2g}, float64's resolution here: "
+                 "round-off, not a value, and not drawn on a logarithmic axis.")
+    return text
 
 
 def _caption(text):
@@ -85,11 +91,12 @@ def live_learning_rate_slider(values=CLASS_VALUES, learning_rate=0.5, steps=SHEE
                                   description="η", continuous_update=False)
     step_count = widgets.IntSlider(value=steps, min=1, max=1000, description="steps", continuous_update=False)
     picture, caption = widgets.Image(value=b"", format="png"), _caption("")
+    resolution = error_resolution(values)
 
     def redraw(_change=None):
         curve = iterate(values, rate.value, step_count.value)["E_total"]
-        picture.value = loss_curve_png(curve, rate.value, ylim=(0, 1.05 * curve.max()))
-        caption.value = _caption(_described(curve, rate.value)).value
+        picture.value = loss_curve_png(curve, rate.value, ylim=(0, 1.05 * curve.max()), resolution=resolution)
+        caption.value = _caption(_described(curve, rate.value, resolution)).value
 
     rate.observe(redraw, "value")
     step_count.observe(redraw, "value")
@@ -127,18 +134,21 @@ def static_learning_rate_slider(learning_rates=STATIC_LEARNING_RATES, values=CLA
 
     A `SelectionSlider` is jslink'ed to a `Stack` of PNG images, one per rate,
     all on the same log-scale axes so that moving the slider compares like
-    with like across many orders of magnitude of E_total.
+    with like across many orders of magnitude of E_total. The axes reach down
+    to float64's resolution (`backprop.error_resolution`): lower values are
+    round-off, left out of the picture and named as such in its words.
     """
     curves = loss_curves(learning_rates, values, steps)
-    ylim = (LOSS_FLOOR, 2 * curves.max().max())
-    pictures = [loss_curve_png(curves[lr], lr, ylim, log=True) for lr in learning_rates]
+    resolution = error_resolution(values)
+    ylim = (resolution, 2 * curves.max().max())
+    pictures = [loss_curve_png(curves[lr], lr, ylim, log=True, resolution=resolution) for lr in learning_rates]
+    words = [_described(curves[lr], lr, resolution) for lr in learning_rates]
     slider = widgets.SelectionSlider(options=[f"{lr:g}" for lr in learning_rates], value=f"{start:g}",
                                      description="η", continuous_update=True, style={"description_width": "initial"},
                                      layout=widgets.Layout(width="100%", max_width="44em"))
     slider.add_class("s6-static-lr-slider")
     if not hasattr(widgets, "Stack"):  # ipywidgets 7 (Colab): the kernel swaps the picture
         picture = widgets.Image(value=pictures[slider.index], format="png")
-        words = [_described(curves[lr], lr) for lr in learning_rates]
         caption = _caption(words[slider.index])
 
         def swap(change):
@@ -148,7 +158,7 @@ def static_learning_rate_slider(learning_rates=STATIC_LEARNING_RATES, values=CLA
         note = widgets.HTML(f"<small>ipywidgets {widgets.__version__} here: this slider needs the running "
                             "kernel (with ipywidgets 8, as on the website, it works without one).</small>")
         return widgets.VBox([slider, picture, caption, note])
-    stack = widgets.Stack([_picture(png, _described(curves[lr], lr)) for png, lr in zip(pictures, learning_rates)])
+    stack = widgets.Stack([_picture(png, text) for png, text in zip(pictures, words)])
     stack.selected_index = slider.index
     widgets.jslink((slider, "index"), (stack, "selected_index"))
     stack.add_class("s6-static-lr-stack")

@@ -1,6 +1,7 @@
 """s6lib.backprop against the class sheet, Mazur's published example and torch autograd."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -189,11 +190,213 @@ def test_the_step_by_hand_is_the_sheets_step():
         assert abs(e_total - row["E_total"]) < 1e-12, step
 
 
-def test_the_overshoot_sentence_names_the_updates_that_raise_the_error():
+def test_rising_updates_are_the_updates_that_raise_the_error():
     curves = bp.loss_curves((0.5, 100.0), bp.CLASS_VALUES, steps=6)
     assert bp.rising_updates(curves[0.5]) == []
     assert bp.rising_updates(curves[100.0]) == [1, 2, 4]
     assert bp.rising_updates([3.0, 2.0, 2.5, 1.0]) == [2]
-    assert "updates 1, 2 and 4 *raise* it" in bp.overshoot_sentence(curves[100.0], 100.0)
-    assert "each lowers it" in bp.overshoot_sentence(curves[0.5], 0.5)
-    assert "over the first 5 updates" in bp.overshoot_sentence(curves[0.5], 0.5)
+
+
+def test_above_the_error_resolution_float64_gives_e_total_to_one_percent():
+    """Recompute E_total from the same float64 weights with 50 digits (mpmath): every value at or above
+    `error_resolution` is right to 1 %, and the runs do go below it (so the page must say so)."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    resolution = bp.error_resolution(bp.CLASS_VALUES)
+
+    def sig(x):
+        return 1 / (1 + mpmath.exp(-x))
+
+    went_below = False
+    for rate in (10.0, 20.0, 50.0):
+        for _, row in bp.iterate(bp.CLASS_VALUES, rate).iterrows():
+            v = {k: mpmath.mpf(float(row[k])) for k in bp.INPUT_NAMES}
+            a_h1, a_h2 = sig(v["w1"] * v["i1"] + v["w2"] * v["i2"]), sig(v["w3"] * v["i1"] + v["w4"] * v["i2"])
+            a_o1, a_o2 = sig(v["w5"] * a_h1 + v["w6"] * a_h2), sig(v["w7"] * a_h1 + v["w8"] * a_h2)
+            exact = (a_o1 - v["t1"]) ** 2 / 2 + (a_o2 - v["t2"]) ** 2 / 2
+            if row["E_total"] >= resolution:
+                assert abs(row["E_total"] / float(exact) - 1) < 0.01, (rate, row.name)
+            else:
+                went_below = True
+    assert went_below
+    assert resolution == pytest.approx(2 * 0.5 * (2 * 2.0**-53 / 0.01) ** 2)  # the spacing at ½ is 2⁻⁵³
+
+
+# --- derived by hand: nudges, matrices, costs, several examples, the graph ------------------------
+
+
+def _plain_error(v):
+    """E_total in plain NumPy, written out again here: no library code."""
+    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    a_h1, a_h2 = sig(v["w1"] * v["i1"] + v["w2"] * v["i2"]), sig(v["w3"] * v["i1"] + v["w4"] * v["i2"])
+    a_o1, a_o2 = sig(v["w5"] * a_h1 + v["w6"] * a_h2), sig(v["w7"] * a_h1 + v["w8"] * a_h2)
+    return 0.5 * (a_o1 - v["t1"]) ** 2 + 0.5 * (a_o2 - v["t2"]) ** 2
+
+
+@pytest.mark.parametrize("weight", ["w5", "w1"])
+def test_a_nudge_is_two_forward_passes_and_its_slope_is_the_gradient(weight):
+    found = bp.nudge(CLASS_VALUES, weight, 1e-3)
+    up, down = dict(CLASS_VALUES), dict(CLASS_VALUES)
+    up[weight] += 1e-3
+    down[weight] -= 1e-3
+    assert found.change == pytest.approx(_plain_error(up) - _plain_error(CLASS_VALUES), rel=1e-9)
+    assert found.gradient == pytest.approx(bp.autograd_gradients(CLASS_VALUES)[f"∂E/∂{weight}"], rel=1e-12)
+    assert found.slope == pytest.approx(found.gradient, rel=1e-3)  # one-sided: error of order the step
+    assert abs(found.central_slope - found.gradient) < abs(found.slope - found.gradient) / 100  # of order step²
+    with pytest.raises(ValueError, match="no parameter named"):
+        bp.nudge(CLASS_VALUES, "w9")
+    with pytest.raises(ValueError, match="non-zero"):
+        bp.nudge(CLASS_VALUES, "w5", 0.0)
+
+
+def test_the_matrix_form_gives_the_scalar_gradients_for_any_values():
+    rng = np.random.default_rng(3)
+    for values in [CLASS_VALUES, MAZUR_VALUES, *({k: float(rng.normal()) for k in bp.INPUT_NAMES} for _ in range(20))]:
+        result = bp.matrix_pass(values)
+        torch_grads = bp.autograd_gradients(values)
+        scalar = bp.forward_pass(values)
+        for name, value in bp.matrix_gradients(result).items():
+            assert value == pytest.approx(torch_grads[name], rel=1e-12, abs=1e-15), name
+            assert value == pytest.approx(scalar[name], rel=1e-12, abs=1e-15), name
+        assert result.a_o.tolist() == pytest.approx([scalar["a_o1"], scalar["a_o2"]], rel=1e-12)
+
+
+class _Counted(float):
+    """A float that counts the multiplications made with it."""
+
+    count = 0
+
+    def __mul__(self, other):
+        _Counted.count += 1
+        return _Counted(float(self) * float(other))
+
+    __rmul__ = __mul__
+
+    def __add__(self, other):
+        return _Counted(float(self) + float(other))
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return _Counted(float(self) - float(other))
+
+    def __rsub__(self, other):
+        return _Counted(float(other) - float(self))
+
+
+@pytest.mark.parametrize("layers", [(2, 2, 2), (3, 4, 2), (5, 3, 4, 2)])
+def test_the_cost_counts_are_the_multiplications_a_loop_makes(layers):
+    """Run a forward and a backward pass with plain loops over counting numbers."""
+    rng = np.random.default_rng(0)
+    W = [[[_Counted(rng.normal()) for _ in range(n_in)] for _ in range(n_out)]
+         for n_in, n_out in zip(layers[:-1], layers[1:])]
+    x = [_Counted(rng.normal()) for _ in range(layers[0])]
+    t = [_Counted(0.5) for _ in range(layers[-1])]
+    sig = lambda z: _Counted(1 / (1 + np.exp(-float(z))))  # noqa: E731  not a multiplication
+    _Counted.count = 0
+    acts = [x]
+    for weights in W:
+        acts.append([sig(sum((w * a for w, a in zip(row, acts[-1])), _Counted(0))) for row in weights])
+    forward = _Counted.count
+    delta = [(a - tk) * a * (1 - a) for a, tk in zip(acts[-1], t)]
+    grads = []
+    for k in range(len(W) - 1, -1, -1):
+        grads.append([[d * a for a in acts[k]] for d in delta])
+        if k:
+            back = [sum((W[k][j][i] * delta[j] for j in range(len(delta))), _Counted(0)) for i in range(len(acts[k]))]
+            delta = [b * a * (1 - a) for b, a in zip(back, acts[k])]
+    counted = bp.costs(layers, biases=False)
+    assert (counted.forward, counted.backward) == (forward, _Counted.count - forward)
+    assert counted.finite_differences == counted.weights * forward  # one more forward pass per weight
+    assert bp.costs(layers).parameters == counted.weights + sum(layers[1:])
+    with pytest.raises(ValueError, match="at least two layers"):
+        bp.costs((784,))
+
+
+def test_the_gradient_of_the_average_loss_is_the_average_gradient():
+    import torch
+
+    rows = bp.per_example(CLASS_VALUES, bp.EXAMPLES)
+    assert len(rows) == len(bp.EXAMPLES)
+    w = {k: torch.tensor(CLASS_VALUES[k], dtype=torch.float64, requires_grad=True) for k in bp.WEIGHT_NAMES}
+    total = 0
+    for example in bp.EXAMPLES:
+        a_h1 = torch.sigmoid(w["w1"] * example["i1"] + w["w2"] * example["i2"])
+        a_h2 = torch.sigmoid(w["w3"] * example["i1"] + w["w4"] * example["i2"])
+        a_o1, a_o2 = torch.sigmoid(w["w5"] * a_h1 + w["w6"] * a_h2), torch.sigmoid(w["w7"] * a_h1 + w["w8"] * a_h2)
+        total = total + 0.5 * (a_o1 - example["t1"]) ** 2 + 0.5 * (a_o2 - example["t2"]) ** 2
+    mean = total / len(bp.EXAMPLES)
+    mean.backward()
+    assert rows["E_total"].mean() == pytest.approx(mean.item(), rel=1e-12)
+    for name in bp.WEIGHT_NAMES:
+        assert rows[f"∂E/∂{name}"].mean() == pytest.approx(w[name].grad.item(), rel=1e-12), name
+    with pytest.raises(ValueError, match="at least one example"):
+        bp.per_example(CLASS_VALUES, ())
+
+
+def test_the_graph_gradients_are_autograds_and_contributions_add():
+    import torch
+
+    nodes, edges = bp.graph_values(CLASS_VALUES)
+    v = {k: torch.tensor(x, dtype=torch.float64, requires_grad=True) for k, x in CLASS_VALUES.items()}
+    h1 = v["w1"] * v["i1"] + v["w2"] * v["i2"]
+    a_h1, a_h2 = torch.sigmoid(h1), torch.sigmoid(v["w3"] * v["i1"] + v["w4"] * v["i2"])
+    o1, o2 = v["w5"] * a_h1 + v["w6"] * a_h2, v["w7"] * a_h1 + v["w8"] * a_h2
+    a_o1, a_o2 = torch.sigmoid(o1), torch.sigmoid(o2)
+    e1, e2 = 0.5 * (a_o1 - v["t1"]) ** 2, 0.5 * (a_o2 - v["t2"]) ** 2
+    inner = {"h1": h1, "a_h1": a_h1, "o1": o1, "o2": o2, "a_o1": a_o1, "a_o2": a_o2, "E1": e1, "E2": e2}
+    for tensor in inner.values():
+        tensor.retain_grad()
+    (e1 + e2).backward()
+    for name, tensor in inner.items():
+        assert nodes[name][0] == pytest.approx(tensor.item(), rel=1e-12), name
+        assert nodes[name][1] == pytest.approx(tensor.grad.item(), rel=1e-12), name
+    for name in ("w1", "w5"):
+        assert nodes[name][1] == pytest.approx(v[name].grad.item(), rel=1e-12), name
+    # a_h1 feeds o1 and o2: its gradient is the sum of the two paths' products
+    assert nodes["a_h1"][1] == pytest.approx(edges[("a_h1", "o1")] * nodes["o1"][1]
+                                             + edges[("a_h1", "o2")] * nodes["o2"][1], rel=1e-15)
+
+
+def test_the_graph_figure_writes_each_nodes_numbers_inside_its_box():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from s6lib.backprop_plots import draw_graph
+
+    nodes, _ = bp.graph_values(CLASS_VALUES)
+    ax = draw_graph(CLASS_VALUES)
+    boxes = [p.get_bbox() for p in ax.patches]
+    gradients = [t for t in ax.texts if t.get_text().startswith("grad ")]
+    assert sorted(float(t.get_text().split()[1]) for t in gradients) == pytest.approx(
+        sorted(g for _, g in nodes.values()), rel=1e-3)  # one red number per node, its gradient to 4 digits
+    for text in gradients:
+        x, y = text.get_position()
+        assert sum(b.x0 <= x <= b.x1 and b.y0 <= y <= b.y1 for b in boxes) == 1, text.get_text()
+    plt.close("all")
+
+
+def test_the_sheet_error_captions_sides_match_the_panels():
+    """Fig. 2.3 stacks its two panels: its caption may say above/below, not left/right."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from conftest import ROOT
+    from s6lib.backprop_plots import plot_sheet_error
+
+    curve = bp.iterate(CLASS_VALUES, 0.5, steps=5)["E_total"]
+    top, bottom = (ax.get_position() for ax in plot_sheet_error(curve, curve * 1.001, 0.5).axes)
+    plt.close("all")
+    stacked = top.y0 > bottom.y1 and top.x0 == pytest.approx(bottom.x0)
+    cells = json.loads((ROOT / "book/backprop/partial_derivatives.ipynb").read_text())["cells"]
+    caption = next(c["metadata"]["mystnb"]["figure"]["caption"] for c in cells
+                   if c["metadata"].get("mystnb", {}).get("figure", {}).get("name") == "fig-partial-derivatives-sheet-error")
+    sides = {"left", "right"} if stacked else {"above", "below"}
+    assert not sides & set(re.findall(r"[a-z]+", caption.lower())), caption

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,48 @@ def test_the_backprop_table_page_describes_the_workbook_it_ships(built_site):
                 assert abs(got - sheet.loc[step, column]) <= 1e-12, (learning_rate, step, column)
 
 
+class _ReaderText(HTMLParser):
+    """The text a reader sees as text: everything but mathematics (which MathJax typesets), code,
+    scripts and styles."""
+
+    SKIPPED = {"script", "style", "pre", "code"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        inside_skipped = bool(self.stack) and self.stack[-1]
+        self.stack.append(tag in self.SKIPPED or "math" in classes or inside_skipped)
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.text.append(data)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_tex_or_myst_source_reaches_the_reader(built_site, chapter):
+    """Prose that a code cell printed as Markdown shows its TeX as source ("$\\partial E$", "\\sigma’"),
+    and a role inside it stays a role ("{doc}`...`"): outside mathematics and code, no page of Part 1
+    holds either, solutions included (they are in the HTML, hidden until opened)."""
+    reader = _ReaderText()
+    reader.feed(_html(built_site, chapter))
+    text = unescape("".join(reader.text))
+    assert not re.findall(r".{0,30}\\[A-Za-z,;!]+.{0,30}", text), chapter  # a TeX command: \frac, \sigma, \,
+    # inline maths left as $…$ (a spreadsheet's $B$2 has no TeX in it)
+    assert not re.findall(r".{0,30}\$[^$\n]{0,80}(?:\\[A-Za-z]|[_^]\{)[^$\n]{0,80}\$.{0,30}", text), chapter
+    assert not re.findall(r".{0,30}\{(?:doc|term|ref|numref|cite|cite:p|cite:t|glue|glue:text|glue:md)\}.{0,30}",
+                          text), chapter
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_each_chapter_opens_with_objectives_closes_with_takeaways_and_has_exercises(built_site, chapter):
     html = _html(built_site, chapter)
@@ -142,6 +185,35 @@ def test_every_answer_box_on_the_site_holds_the_independent_answer(built_site):
                 assert 0 < tolerance <= 0.5 * max(abs(value), 1.0), label
                 seen.add(label)
     assert seen == box_labels()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_reference_repeats_its_own_kind(built_site, chapter):
+    """A {ref} to an exercise or figure already says "Exercise 1.3" or "Fig. 2.3": prose that names the
+    kind before it reads "exercise Exercise 1.3"."""
+    reader = _ReaderText()
+    reader.feed(_html(built_site, chapter))
+    text = unescape("".join(reader.text))
+    doubled = re.findall(r".{0,30}\b(?:exercise|figure|fig\.)\s+(?:Exercise|Fig\.)\s+\d.{0,20}", text, re.I)
+    assert not doubled, (chapter, doubled)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_page_prints_an_exercises_answer_above_it(built_site, chapter):
+    """The number an answer box wants does not appear, to 3 or 4 significant digits, anywhere in
+    the page before its exercise (text or maths; earlier solutions included, hidden or not)."""
+    article = _html(built_site, chapter).split("<article", 1)[1]
+    starts = [m for m in re.finditer(r'<div class="exercise admonition" id="([^"]+)"', article)]
+    for match, end in zip(starts, [m.start() for m in starts[1:]] + [len(article)]):
+        box = re.search(r'<form class="s6-answer" data-answer="([^"]+)"', article[match.end():end])
+        if not box:
+            continue  # an exercise without a box
+        value = float(box.group(1))
+        above = unescape(re.sub(r"<[^>]+>", " ", article[:match.start()]))
+        shown = {f"{value:.3g}", f"{value:.4g}"}
+        shown = {s for s in shown if len(s.lstrip("-0.").replace(".", "")) >= 3}  # fewer are too common
+        found = [s for s in shown if re.search(rf"(?<![\d.]){re.escape(s)}(?!\d)", above)]
+        assert not found, (match.group(1), found)
 
 
 # --- what a student does in the browser ----------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Where training on the class network stalls, found by search, and the curvature behind it."""
+"""Which rates reach the threshold and which stall on the plateau, found by search, and the curvature
+behind it."""
 
 import numpy as np
 import pytest
@@ -7,25 +8,39 @@ from s6lib import backprop as bp
 from s6lib import large_rates
 
 
-def test_the_stall_rate_is_where_the_updates_first_end_worse_than_they_began():
-    stall = large_rates.stall_rate(bp.CLASS_VALUES, steps=bp.SHEET_STEPS, points=201)
-    curves = bp.descend(bp.CLASS_VALUES, (stall.rate / (1 + stall.tolerance), stall.rate), bp.SHEET_STEPS)
-    start, end = curves.iloc[0], curves.iloc[-1]
-    assert end.iloc[1] >= start.iloc[1] and end.iloc[0] < start.iloc[0]  # stalls at the rate, not just below
-    assert stall.error == pytest.approx(end.iloc[1]) and stall.below < start.iloc[0]
-    grid = np.geomspace(stall.low, stall.rate, 60)[:-1]  # every rate searched below it converges
-    below = bp.descend(bp.CLASS_VALUES, grid, bp.SHEET_STEPS)
-    assert (below.iloc[-1] < below.iloc[0]).all()
-    assert 100 < stall.rate < 5000  # far beyond the class rates, as the chapter says; a search, not a pick
+def _run(rate, steps=bp.SHEET_STEPS):
+    return bp.iterate(bp.CLASS_VALUES, rate, steps)["E_total"]  # one rate at a time: not the grid's code
+
+
+def test_the_regimes_split_the_rates_as_their_own_runs_do():
+    found = large_rates.regimes(bp.CLASS_VALUES, steps=bp.SHEET_STEPS, points=801)
+    assert found.ceiling == 2 * 0.5 * 0.5**2  # both outputs at 0 or 1, half a unit from their targets
+    grid = np.geomspace(found.low, found.high, found.points)
+    for rate in grid[grid <= found.reach_up_to][::40]:  # every rate up to it reaches the threshold
+        assert (_run(rate) < found.threshold).any(), rate
+    nxt = grid[grid > found.reach_up_to][0]
+    assert not (_run(nxt) < found.threshold).any()  # and the next one does not: the boundary is found
+    for rate in (found.stall_from, 1.5 * found.stall_from, found.high):
+        assert _run(rate).iloc[-1] >= found.plateau * found.ceiling, rate  # still on the plateau at the end
+    assert found.reach_up_to < found.stall_from
+    between = grid[(grid > found.reach_up_to) & (grid < found.stall_from)]
+    assert found.between == len(between)
+    assert found.between_reaching == sum((_run(r) < found.threshold).any() for r in between)
+
+
+def test_the_knife_edge_is_the_cut_at_the_last_step():
+    """Given more steps, rates that stalled within the sheet's steps escape the plateau."""
+    short = large_rates.regimes(bp.CLASS_VALUES, steps=bp.SHEET_STEPS, points=401)
+    assert (_run(short.stall_from, large_rates.LONG_RUN) < large_rates.THRESHOLD).any()
 
 
 def test_a_search_that_cannot_bracket_says_what_to_change():
     with pytest.raises(ValueError, match="search up to a larger `high`"):
-        large_rates.stall_rate(bp.CLASS_VALUES, steps=20, low=1.0, high=10.0, points=5)
-    with pytest.raises(ValueError, match="search from a smaller `low`"):
-        large_rates.stall_rate(bp.CLASS_VALUES, steps=20, low=5000.0, high=1e4, points=5)
+        large_rates.regimes(bp.CLASS_VALUES, steps=80, low=10.0, high=100.0, points=5)
+    with pytest.raises(ValueError, match="search from a larger `low`"):
+        large_rates.regimes(bp.CLASS_VALUES, steps=20, low=0.01, high=1e4, points=5)
     with pytest.raises(ValueError, match="need 0 < low < high"):
-        large_rates.stall_rate(low=10.0, high=1.0)
+        large_rates.regimes(low=10.0, high=1.0)
 
 
 def test_the_hessian_is_symmetric_and_its_largest_eigenvalue_is_the_sharpness():

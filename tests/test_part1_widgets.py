@@ -79,3 +79,41 @@ def test_every_picture_says_in_words_what_it_shows():
     assert words(live.children[2]).startswith("Loss curve at η = 2:")
     for widget in (*stack.children, live):  # what the website's widget manager cannot draw
         assert not any(getattr(w, "tooltip", None) for w in widget.children if isinstance(w, widgets.Image))
+
+
+def _numbers(text):
+    return [float(n) for n in re.findall(r"\d+(?:\.\d+)?(?:e[-+]\d+)", text)]
+
+
+def test_a_curve_picture_spans_its_steps_and_gives_no_round_off_as_a_value():
+    """η = 20 falls below float64's resolution long before the last step: the picture still spans
+    every step, and neither its title nor its caption gives a value below the resolution."""
+    import matplotlib.pyplot as plt
+
+    from s6lib.backprop import error_resolution, loss_curves
+    from s6lib.backprop_plots import plot_loss_curve
+
+    resolution = error_resolution()
+    curve = loss_curves((20.0,))[20.0]
+    assert curve.iloc[-1] < resolution  # the case this test is about
+    ax = plot_loss_curve(curve, 20.0, ylim=(resolution, 1.0), log=True)
+    assert ax.get_xlim() == (curve.index[0], curve.index[-1])
+    assert all(n >= resolution for n in _numbers(ax.get_title()))
+    plt.close("all")
+    stack = static_learning_rate_slider((0.5, 20.0)).children[1]
+    caption = re.sub(r"<[^>]+>", "", stack.children[1].children[1].value)
+    assert all(n >= resolution / 10 for n in _numbers(caption)), caption  # the resolution itself, rounded
+
+
+def test_the_loss_curves_legend_sits_off_the_curves():
+    import matplotlib.pyplot as plt
+
+    from s6lib.backprop import CLASS_VALUES, loss_curves
+    from s6lib.backprop_plots import plot_loss_curves
+
+    ax = plot_loss_curves(loss_curves((10.0, 500.0), CLASS_VALUES), threshold=1e-4, log=True)
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    legend, axes = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert legend.y1 < axes.y0  # wholly below the plotting area, where no curve is drawn
+    plt.close("all")
