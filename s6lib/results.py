@@ -1,6 +1,6 @@
 """From run records to the numbers and tables the Part 2 chapters state: per-run numbers,
 tables, per-experiment summaries, comparisons against the seed spread, and the headline claims.
-(The sentences that put these numbers into words are s6lib.sentences.)
+(The chapters put these numbers into words, in their own prose.)
 
 The chapters call these functions and print what they return; no number in
 their prose is typed by hand. A planned run (s6lib/experiments.py) may have no
@@ -364,7 +364,7 @@ def tuning_table(summaries: Sequence[Summary]) -> pd.DataFrame:
 
 
 def choose(summaries: Sequence[Summary]) -> Choice:
-    """Apply the tuning rule (s6lib.sentences.TUNING_RULE says it in words: the highest worst epoch among
+    """Apply the tuning rule (the Methods appendix says it in words: the highest worst epoch among
     every seed's last LAST_EPOCHS, then the higher mean) to the tuning plan's summaries (candidates with every planned seed complete)."""
     ready = [s for s in summaries if s.n and s.n == s.planned]
     if not ready:
@@ -417,11 +417,6 @@ class Claim:
     criteria: tuple[Criterion, ...]
     verdict: str  # "met", "not met", "not yet measured"
     devices: tuple[str, ...]
-
-    @property
-    def verdict_line(self) -> str:
-        """The sentence a page prints; tests look for it in the built page."""
-        return f"Verdict for {display_name(self.experiment)}: {self.verdict}"
 
     def table(self):
         mark = {True: "yes", False: "no", None: "not measured"}
