@@ -10,13 +10,14 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
 from . import experiments as ex
 from .field import PUBLIC_RESULTS
 from .models import build_model, count_parameters
-from .results import summarize
+from .results import Summary, summarize
 from .runs import load_runs
 from .recipes import VALIDATION_SPLITS
 from .selection import LAST, Score, SelectionError, round_scores
@@ -33,7 +34,7 @@ GOALS = {"best": Goal(99.60, 99.50), "best-small": Goal(99.50, 99.40)}
 STARTING_POINT = {"best": "fast", "best-small": "small-deep"}
 
 
-def held_out(candidates) -> int:
+def held_out(candidates: Sequence[ex.Experiment]) -> int:
     """Validation images of a round's split (its candidates share one)."""
     (split,) = {e.build().validation for e in candidates}
     per_class, _ = VALIDATION_SPLITS[split]
@@ -45,7 +46,7 @@ def seed_spread(scores: list[Score]) -> float:
     return max(max(s.worst_last) - min(s.worst_last) for s in scores)
 
 
-def starting_point(group: str, runs_dir: str | Path | None):
+def starting_point(group: str, runs_dir: str | Path | None) -> Summary | None:
     """The Summary of the track's starting point over its test-set seeds, or None before it has records."""
     start = ex.get_experiment(STARTING_POINT[group])
     return next((s for s in summarize(load_runs([start], runs_dir)) if s.n), None)
