@@ -49,8 +49,8 @@ class RunsFolder:
 
 def locate_runs(start: str | Path | None = None) -> RunsFolder:
     """The runs folder: $S6_RUNS_DIR; else book/runs (the repository root), ../runs (a chapter in
-    book/mnist) or runs (book/), looked up from `start` (default: the working directory), the root's
-    first, since `train` writes to a runs/ of its own there by default; else the records
+    book/mnist) or runs (book/), looked up from `start` (default: the working directory), a folder
+    named book/runs first, since `train` writes to a runs/ of its own at the root by default; else the records
     fetched from $S6_REPOSITORY (cached). Never raises: when there are none, `source` says why."""
     if os.environ.get(RUNS_ENV):
         path = Path(os.environ[RUNS_ENV]).expanduser()
@@ -59,9 +59,11 @@ def locate_runs(start: str | Path | None = None) -> RunsFolder:
         return RunsFolder(None, f"${RUNS_ENV} names {path}, which is not a folder: set it to a copy of the book's "
                                 "book/runs, or unset it.")
     start = Path(start or ".")
-    for candidate in (start / ex.RUNS_DIR, start / ".." / "runs", start / "runs"):
-        if candidate.is_dir():
-            return RunsFolder(candidate.resolve(), "Run records from this copy of the book (book/runs).")
+    found = [c.resolve() for c in (start / ex.RUNS_DIR, start / ".." / "runs", start / "runs") if c.is_dir()]
+    # A page in book/ itself (Methods, Status) has the root's runs/, which `train` writes, as its ../runs:
+    # a folder that is the book's own, book/runs, comes first wherever it stands in the list.
+    for candidate in [c for c in found if c.parent.name == "book"][:1] or found[:1]:
+        return RunsFolder(candidate, "Run records from this copy of the book (book/runs).")
     repository = os.environ.get(REPOSITORY_ENV)
     if not repository:
         return RunsFolder(None, f"No run records here: this notebook found no book/runs beside it, and "
