@@ -55,23 +55,3 @@ def hardest_digits(records: Sequence[dict], labels, n: int = 24):
              "seeds wrong": len(p)} for i, p in predictions.items()]
     frame = pd.DataFrame(rows, columns=["index", "true", "predicted", "seeds wrong"])
     return frame.sort_values(["seeds wrong", "index"], ascending=[False, True]).head(n).reset_index(drop=True)
-
-
-def mistakes_sentence(cm, seeds: int) -> str:
-    """What a confusion matrix summed over `seeds` runs says, in words: mistakes, the most frequent
-    confusions, the digit most often misread."""
-    wrong = cm.sum(1) - cm.diagonal()
-    if not wrong.sum():
-        return f"Over {seeds} seed{'s' * (seeds != 1)} the models made no mistakes at all."
-    confusions = ", ".join(f"{i} read as {j} ({n}×)" for i, j, n in top_confusions(cm, 3))
-    return (f"Over {seeds} seed{'s' * (seeds != 1)} the models made {wrong.sum():,} mistakes in {cm.sum():,} "
-            f"predictions ({wrong.sum() / cm.sum():.2%}). The most frequent: {confusions}. The digit most "
-            f"often misread is {int(wrong.argmax())}.")
-
-
-def gallery_caption(seeds: int) -> str:
-    """The sentence above the gallery of hardest digits; empty when there is no gallery to show."""
-    if not seeds:
-        return ""
-    return (f"The test digits that the most of the {seeds} seeds get wrong. Above each: the true label → "
-            "the most common prediction, and how many seeds missed it:")

@@ -17,7 +17,7 @@ from .data import DeviceLoader
 from .engine import step_schedule
 from .models import build_model, count_parameters, get_spec, parameters_by_layer
 from .receptive_field import last_conv_rf
-from .recipes import get_recipe
+from .recipes import Recipe, get_recipe
 
 TRAIN_IMAGES = 60_000  # MNIST's training set
 NARROW = "net6-d05-narrow"  # channels 4, 8, 16, 32, 10
@@ -42,10 +42,10 @@ def head_receptive_field(variant: str = POOL_EARLY) -> int:
     return last_conv_rf(variant)
 
 
-def steps_per_epoch(recipe: str = "fast", images: int = TRAIN_IMAGES) -> int:
-    """Optimizer steps in one epoch, as the recipe's own loader counts them: pipeline B drops the
-    last partial batch, pipeline A's DataLoader keeps it."""
-    r = get_recipe(recipe)
+def steps_per_epoch(recipe: str | Recipe = "fast", images: int = TRAIN_IMAGES) -> int:
+    """Optimizer steps in one epoch of `images` (a recipe by name, or built), as the recipe's own
+    loader counts them: pipeline B drops the last partial batch, pipeline A's DataLoader keeps it."""
+    r = get_recipe(recipe) if isinstance(recipe, str) else recipe
     if r.pipeline == "A":
         return len(DataLoader(range(images), batch_size=r.batch_size))
     tiny = torch.zeros(images, 1, 1, dtype=torch.uint8)  # only the count matters

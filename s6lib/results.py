@@ -1,6 +1,6 @@
 """From run records to the numbers and tables the Part 2 chapters state: per-run numbers,
 tables, per-experiment summaries, comparisons against the seed spread, and the headline claims.
-(The sentences that put these numbers into words are s6lib.sentences.)
+(The chapters put these numbers into words, in their own prose.)
 
 The chapters call these functions and print what they return; no number in
 their prose is typed by hand. A planned run (s6lib/experiments.py) may have no
@@ -364,7 +364,7 @@ def tuning_table(summaries: Sequence[Summary]) -> pd.DataFrame:
 
 
 def choose(summaries: Sequence[Summary]) -> Choice:
-    """Apply the tuning rule (s6lib.sentences.TUNING_RULE says it in words: the highest worst epoch among
+    """Apply the tuning rule (the Methods appendix says it in words: the highest worst epoch among
     every seed's last LAST_EPOCHS, then the higher mean) to the tuning plan's summaries (candidates with every planned seed complete)."""
     ready = [s for s in summaries if s.n and s.n == s.planned]
     if not ready:
@@ -408,7 +408,6 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Claim:
-    title: str
     experiment: str
     model: str
     parameters: int
@@ -418,22 +417,10 @@ class Claim:
     verdict: str  # "met", "not met", "not yet measured"
     devices: tuple[str, ...]
 
-    @property
-    def verdict_line(self) -> str:
-        """The sentence a page prints; tests look for it in the built page."""
-        return f"Verdict for {display_name(self.experiment)}: {self.verdict}"
-
     def table(self):
         mark = {True: "yes", False: "no", None: "not measured"}
         return pd.DataFrame([{"criterion": c.name, "required": c.required, "measured": c.measured,
                               "passed": mark[c.passed]} for c in self.criteria]).set_index("criterion")
-
-
-GOAL_TEXT = (f"The goal: ≥{GOAL_MEAN:.2f}% mean final test accuracy over ≥{GOAL_SEEDS} seeds, every seed "
-             f"≥{TARGET:.2f}% in each of its last {LAST_EPOCHS} epochs, in ≤{EPOCH_BUDGET} epochs, with "
-             f"≤{PARAM_BUDGET:,} parameters")
-SMALL_TEXT = (f"The bar under {SMALL_BUDGET:,} parameters: every seed ≥{TARGET:.2f}% test accuracy in each of its "
-              f"last {LAST_EPOCHS} epochs, in ≤{EPOCH_BUDGET} epochs, over ≥{GOAL_SEEDS} seeds")
 
 
 def _measured(fmt: str, n: int, value) -> str:
@@ -448,7 +435,7 @@ def _every(ok_so_far: bool, enough: bool) -> bool | None:
     return False if not ok_so_far else (True if enough else None)
 
 
-def _claim(title: str, runs: Sequence[Run], key: str, criteria_fn) -> Claim:
+def _claim(runs: Sequence[Run], key: str, criteria_fn) -> Claim:
     mine = [r for r in runs if r.key == stored_name(key)]
     if not mine:
         raise ValueError(f"no planned runs of experiment {key!r} among the runs given")
@@ -462,7 +449,7 @@ def _claim(title: str, runs: Sequence[Run], key: str, criteria_fn) -> Claim:
         verdict = "not yet measured"
     else:
         verdict = "met" if all(c.passed for c in criteria) else "not met"
-    return Claim(title, stored_name(key), recipe.model, params, tuple(r["config"]["seed"] for r in done),
+    return Claim(stored_name(key), recipe.model, params, tuple(r["config"]["seed"] for r in done),
                  len(mine), criteria, verdict, tuple(sorted({device_label(r) for r in done})))
 
 
@@ -485,7 +472,7 @@ def headline(runs: Sequence[Run], key: str = ex.BASELINE) -> Claim:
         yield Criterion("epochs", f"≤ {EPOCH_BUDGET}", str(recipe.epochs), recipe.epochs <= EPOCH_BUDGET, final=True)
         yield Criterion("parameters", f"≤ {PARAM_BUDGET:,}", f"{params:,}", params <= PARAM_BUDGET, final=True)
 
-    return _claim(GOAL_TEXT, runs, key, criteria)
+    return _claim(runs, key, criteria)
 
 
 def small_claim(runs: Sequence[Run], key: str) -> Claim:
@@ -504,7 +491,7 @@ def small_claim(runs: Sequence[Run], key: str) -> Claim:
         yield Criterion("parameters", f"< {SMALL_BUDGET:,}", f"{params:,}", params < SMALL_BUDGET, final=True)
         yield Criterion("epochs", f"≤ {EPOCH_BUDGET}", str(recipe.epochs), recipe.epochs <= EPOCH_BUDGET, final=True)
 
-    return _claim(SMALL_TEXT, runs, key, criteria)
+    return _claim(runs, key, criteria)
 
 
 def steady_seeds(summary: Summary) -> int:

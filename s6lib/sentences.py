@@ -1,26 +1,20 @@
-"""The sentences of the Part 2 chapters: s6lib.results' numbers put into words.
-
-Each function takes summaries, claims or records and returns Markdown (or, for the provenance
-note, HTML) whose every number was computed from the records; the chapters display what these
-return. Numbers and tables stay in s6lib.results; this module only words them.
+"""The sentences the net6 and ablations chapters still take from the library: s6lib.results'
+numbers put into words. (The training chapter, Going further and the Methods appendix write their
+own prose, with numbers glued in; these functions are to follow them into their chapters.)
 
     summaries = results.summarize(runs)
-    Markdown(sentences.spread_sentence(summaries[0], 99.40))
+    Markdown(sentences.trials_markdown(summaries))
 """
 
 from __future__ import annotations
 
 import html
-import statistics
 from typing import Sequence
-
-import pandas as pd
 
 from . import experiments as ex
 from . import original
 from .recipes import display_name
-from .results import (GOAL_SEEDS, LAST_EPOCHS, MIN_SEEDS_TO_COMPARE, TARGET, EPOCH_BUDGET, Choice, Claim,
-                      PrecisionCheck, Summary, _short, choose, device_label, experiment, final_acc, first_reach)
+from .results import Summary, _short, device_label, experiment
 from .runs import Run, RunsFolder
 
 
@@ -54,92 +48,8 @@ def _mean_std_pct(s: Summary) -> str:
     return _pct(s.mean, s.std)
 
 
-# --- sentences the records decide -------------------------------------------------------------------
-
-
-def spread_sentence(summary: Summary, single: float, single_name: str = "The original's single run") -> str:
-    """Where one run's final accuracy sits against an experiment's seeds, in words."""
-    if summary.n == 0:
-        return (f"No complete run of `{summary.name}` is recorded yet, so its spread is not known here"
-                + (f" ({summary.incomplete} incomplete)." if summary.incomplete else "."))
-    low, high = min(summary.finals), max(summary.finals)
-    spread = (f"ended between {low:.2f}% and {high:.2f}% (mean {summary.mean:.2f}%, standard deviation "
-              f"{summary.std:.2f})" if summary.n > 1 else f"ended at {low:.2f}%")
-    where = ("above every one of them" if single > high else "below every one of them" if single < low
-             else "within their range")
-    above = sum(f >= TARGET for f in summary.finals)
-    return (f"Over {count(summary.n, 'seed')}, `{summary.name}` {spread}; {above} of {summary.n} ended at or "
-            f"above {TARGET:g}%, and {summary.reached} of {summary.n} reached it at some epoch. "
-            f"{single_name} ({single:.2f}%) is {where}.")
-
-
-def original_log_sentence() -> str:
-    """When the original's one run first reached TARGET, and what that says (and does not)."""
-    accs = list(original.ORIGINAL_LOG["test_acc"])
-    first = first_reach(accs)
-    if first is None:
-        return f"The run never reached {TARGET:g}%; its last epoch ended at {accs[-1]:.2f}%."
-    before = accs[:first - 1]
-    return (f"The run first reached {TARGET:g}% at epoch {first} of {len(accs)}"
-            + (f"; before that its best was {max(before):.2f}% (epoch {before.index(max(before)) + 1})"
-               if before else "")
-            + f". The {accs[-1]:.2f}% it reported is its final epoch, and nothing in the log says whether "
-              "a second run would get there too.")
-
-
-def model_change_sentence(key: str, base_key: str) -> str:
-    """How experiment `key`'s model differs from `base_key`'s, in words (from the two specs)."""
-    model, base = experiment(key).build().model, experiment(base_key).build().model
-    key, base_key = display_name(experiment(key).key), display_name(experiment(base_key).key)
-    if model == base:
-        return f"`{key}` trains the same model as `{base_key}`, `{model}`."
-    changed = ex.spec_changes(model, base)
-    text = f"`{key}`'s model, `{model}`, is `{base}` with " + "; ".join(
-        f"`{name}` {_short(old)} → {_short(new)}" for name, (old, new) in changed.items())
-    return text + (": its dropout layers drop a smaller share of their inputs." if set(changed) == {"dropout"}
-                   else ".")
-
-
-def live_sentence(live: dict, recorded: dict | None) -> str:
-    """A run trained while the page was built, against the record of the same seed."""
-    text = f"The live run ended at {final_acc(live):.2f}%"
-    if recorded is None:
-        return text + "; there is no record of the same seed to compare it with."
-    return (text + f"; the record of the same seed ({device_label(recorded)}) ended at {final_acc(recorded):.2f}%. "
-            "The same seed need not give the same digits on another device or library version: GPU kernels "
-            "may add numbers in a different order.")
-
-
-def last_epoch_sentence(frame: pd.DataFrame) -> str:
-    """Training and test accuracy at each experiment's last epoch, mean over its seeds (Markdown list)."""
-    lines = []
-    for key, group in frame.groupby("recipe", sort=False):
-        last = group[group.epoch == group.epoch.max()]
-        lines.append(f"- `{key}`: at its last epoch, training accuracy {last.train_acc.mean():.2f}% and test "
-                     f"accuracy {last.test_acc.mean():.2f}% (mean over {count(len(last), 'seed')}).")
-    return "\n".join(lines) or "No complete runs yet."
-
-
 def _pct(mean: float, std: float | None) -> str:
     return f"{mean:.2f} ± {std:.2f}%" if std is not None else f"{mean:.2f}%"
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
-    return (statistics.fmean(values) if values else None, statistics.stdev(values) if len(values) > 1 else None)
-
-
-# --- choosing the recipe ---------------------------------------------------------------------------
-
-TUNING_RULE = (f"the candidate whose worst epoch among every seed's last {LAST_EPOCHS} is highest (the part "
-               "of the goal a recipe most often misses); between equals, the higher mean final accuracy")
-
-
-def choice_sentence(summaries: Sequence[Summary]) -> str:
-    """`results.choose`'s choice in words, or why there is no choice to report yet."""
-    try:
-        return choice_text(choose(summaries), summaries)
-    except ValueError:
-        return f"No candidate has all of its {count(len(ex.TUNING_SEEDS), 'seed')} recorded yet, so no choice is reported."
 
 
 def trials_markdown(summaries: Sequence[Summary]) -> str:
@@ -154,37 +64,6 @@ def trials_markdown(summaries: Sequence[Summary]) -> str:
         lines.append(f"- **Trial {t['trial']}**, {t['parameters']:,} parameters: \"{t['change']}\". Train "
                      f"{t['train_acc']:.2f}%, test {t['test_acc']:.2f}%. Here: `{display_name(t['ours'])}`, {result}.")
     return "\n".join(lines)
-
-
-def small_verdict_sentence(summaries: Sequence[Summary], claims: dict[str, Claim]) -> str:
-    """How close the small designs come to the bar (every seed >= TARGET in each of its last LAST_EPOCHS
-    epochs), from their claims and summaries; and what the best-epoch reading would have said."""
-    from .results import steady_seeds
-
-    met = [s for s in summaries if claims[s.key].verdict == "met"]
-    measured = [s for s in summaries if s.n]
-    lucky = [s for s in measured if s.reached == s.n]
-    if met:
-        best = max(met, key=lambda s: s.mean)
-        text = (f"{len(met)} of {len(claims)} designs meet the bar: {', '.join(f'`{s.name}`' for s in met)}. "
-                f"The most accurate of them, `{best.name}` ({best.parameters:,} parameters), ends at "
-                f"{_mean_std_pct(best)}.")
-    elif measured:
-        best = max(measured, key=lambda s: (min(s.min_last), s.mean))
-        worst = min(best.min_last)
-        short = TARGET - worst
-        text = (f"No design meets the bar on these records. The closest is `{best.name}` ({best.parameters:,} "
-                f"parameters): the worst epoch among its seeds' last {LAST_EPOCHS} is {worst:.2f}%, "
-                f"{short:.2f} points ({short * 100:.0f} of the 10,000 test images) short, and "
-                f"{steady_seeds(best)} of its {best.n} seeds stay at or above {TARGET:g}% through their last "
-                f"{LAST_EPOCHS} epochs.")
-    else:
-        return "None of the designs has a recorded run yet, so how close they get is not known here."
-    if lucky and len(lucky) > len(met):
-        text += (f" Judged by each seed's best epoch instead, {len(lucky)} of {len(measured)} would pass: every "
-                 f"one of their seeds touched {TARGET:g}% at some epoch within {EPOCH_BUDGET}. That is the "
-                 "one-lucky-epoch reading the training chapter warns about, and the bar does not accept it.")
-    return text
 
 
 # --- where the records come from -----------------------------------------------------------------
@@ -223,58 +102,6 @@ def _ranges(numbers: Sequence[int]) -> str:
             parts.append(f"{start}–{n}" if n > start + 1 else ", ".join(map(str, range(start, n + 1))))
             start = None
     return ", ".join(parts)
-
-
-def precision_sentence(check: PrecisionCheck) -> str:
-    """The bf16-against-float32 check in words: each precision's final accuracies, the verdict, the speed."""
-    if not check.seeds:
-        return "No seed has both a bf16 and a float32 record yet: the check has not been made."
-    verdict = {"within the seed spread": "within the seed-to-seed spread of the float32 runs: no sign that "
-                                          "bf16 changes the result",
-               "too few seeds": f"too few seeds to judge (at least {MIN_SEEDS_TO_COMPARE} each)"}.get(
-        check.comparison.verdict, f"{check.comparison.verdict} than the float32 runs")
-    bf16_s, float32_s = statistics.fmean(check.bf16_epoch_seconds), statistics.fmean(check.float32_epoch_seconds)
-    bf16, float32 = (_pct(*_mean_std(v)) for v in (check.bf16, check.float32))
-    return (f"Seeds {_ranges(check.seeds)}: bf16 runs ended at {bf16}, float32 runs at {float32}. bf16 is "
-            f"{verdict}. An epoch took "
-            f"{bf16_s:.1f} s in bf16 and {float32_s:.1f} s in float32 ({float32_s / bf16_s:.1f} times as long; "
-            "one thread per run, two runs side by side).")
-
-
-def choice_text(choice: Choice, summaries: Sequence[Summary]) -> str:
-    """The tuning choice in words: how many candidates, the rule, the winner, and the candidate with
-    the best mean when the rule did not pick it."""
-    by_key = {s.key: s for s in summaries}
-    winner = by_key[choice.winner]
-    ready = [by_key[k] for k in choice.ranking]
-    best_mean = max(ready, key=lambda s: (s.mean, s.key))
-    tried = len(choice.ranking) + len(choice.incomplete)
-    text = (f"{count(tried, 'candidate')} tried, each on the same seeds, none of which any result on these "
-            f"pages uses. The rule, from the goal: {TUNING_RULE}. It picks **{choice.winner}**.")
-    if best_mean is not winner:
-        text += (f" `{best_mean.key}` had the higher mean ({best_mean.mean:.2f}% against {winner.mean:.2f}%), "
-                 f"but an epoch among its seeds' last {LAST_EPOCHS} fell to {min(best_mean.min_last):.2f}% "
-                 f"(the winner's worst: {min(winner.min_last):.2f}%).")
-    if choice.incomplete:
-        text += f" Left out for want of complete records: {', '.join(choice.incomplete)}."
-    return text
-
-
-def claim_markdown(claim: Claim, title: bool = True) -> str:
-    """The claim, what it was measured on, and its verdict line; `title=False` leaves out the claim's text."""
-    devices = "; ".join(claim.devices) or "no complete records"
-    text = (f"**{claim.title}** — " if title else "") + (
-        f"experiment `{claim.experiment}`, model `{claim.model}` ({claim.parameters:,} parameters), "
-        f"{len(claim.seeds)} of {claim.planned} planned seeds complete ({devices}).\n\n**{claim.verdict_line}.**")
-    if not title:
-        text = text[0].upper() + text[1:]
-    if claim.verdict == "not yet measured":
-        missing = [c.name for c in claim.criteria if c.passed is None]
-        text += (f" Fewer than {GOAL_SEEDS} seeds are complete, so the claim cannot be decided yet"
-                 + (f" (unmeasured: {', '.join(missing)})" if missing else "") + ".")
-    elif claim.verdict == "not met":
-        text += " Failed: " + ", ".join(c.name for c in claim.criteria if c.passed is False) + "."
-    return text
 
 
 # --- the ablations page --------------------------------------------------------------------------

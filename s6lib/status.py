@@ -82,27 +82,3 @@ def _rate(row: dict) -> dict:
     """GFLOP/s and the fraction of the peak of what the row ran on (None in a version 2 record)."""
     fraction = row.get("fraction_of_peak")
     return {"GFLOP/s": row.get("gflops"), "of peak": None if fraction is None else f"{fraction:.1%}"}
-
-
-def peak_sentences(record: dict) -> str:
-    """How the benchmark's FLOPs were counted and each peak worked out, in words (empty for version 2)."""
-    if "flops" not in record:
-        return ("This benchmark record predates FLOP counting (version 2): it has no GFLOP/s or fraction of "
-                "peak; `python -m s6lib bench` on that machine adds them.")
-    f = record["flops"]
-    peaks = sorted({r["peak"]["basis"] for r in [*record["configs"], *record["sweeps"]] if r["peak"]})
-    text = (f"A training step costs {f['train_per_image'] / 1e6:.2f} million FLOPs per image and an evaluation "
-            f"{f['eval_per_image'] / 1e6:.2f} million, counted by {f['method']}. GFLOP/s is an epoch's FLOPs "
-            "over its seconds, so it is a floor.")
-    return text + ("" if not peaks else " Peaks: " + "; ".join(peaks) + ".")
-
-
-def audit_sentence(runs_dir: Path | None) -> str:
-    """The records audit (s6lib.experiments.stale_records) in one sentence, the problems listed."""
-    if runs_dir is None:
-        return "No runs folder here, so nothing to audit."
-    problems = ex.stale_records(runs_dir)
-    if not problems:
-        return "Every run record matches the plan and the code that would make it again: none is stale."
-    return f"{len(problems)} records do not match the current plans or code:\n\n" + "\n".join(
-        f"- `{p.path}`: {p.kind}: {p.detail}" for p in problems)

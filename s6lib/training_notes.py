@@ -1,12 +1,12 @@
-"""What the training chapter says beyond the records' tables: why one run took longer than its
-twins, why the draw page's model scores differently from the table's run of the same seed (each one
-sentence from the records, or None when they give nothing to explain), and what each setting of the
-fast recipe does and which ablations measure it.
+"""Particular runs the Methods appendix explains, as numbers from their records: the one run that
+took far longer than its twins, and the draw page's model beside the table's run of the same seed;
+and the table of what each setting of the fast recipe does and which ablations measure it.
 """
 
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
@@ -18,7 +18,7 @@ from .records import RecordError, load_record
 from .recipes import display_name, get_recipe, stored_name
 from .runs import Run
 
-SLOW = 1.5  # a run this many times the median time of its twins gets a sentence
+SLOW = 1.5  # a run this many times the median time of its twins stands out
 TEST_IMAGES = 10_000
 PRECISION_WORDS = {"bf16-autocast": "bf16", "float32": "float32"}  # engine.BF16, engine.FLOAT32 as a reader says them
 
@@ -48,69 +48,77 @@ def _epoch_range(records: Sequence[dict]) -> tuple[float, float]:
     return min(seconds), max(seconds)
 
 
-def slow_run_note(runs: Sequence[Run], key: str) -> str | None:
-    """Why a run of experiment `key` took far longer than the others (SLOW times their median), in the
-    terms its record gives: torch threads, loader processes, runs beside it, and its epoch times."""
+@dataclass(frozen=True)
+class SlowRun:
+    """A run of an experiment that took far longer than its twins, and what its record says about it."""
+    seed: int
+    minutes: float
+    twin_minutes: tuple[float, ...]  # the other complete runs of the experiment
+    threads: int  # torch threads of the slow run
+    twin_threads: tuple[int, ...]  # distinct thread counts of the others
+    loader_processes: int  # pipeline A's loader processes (0 for pipeline B)
+    beside: int  # other runs of the experiment running at some time while it ran
+    twins_at_once: int  # the most of the others running at the same time
+    device_name: str
+    epoch_seconds: tuple[float, float]  # its fastest and slowest epoch
+    twin_epoch_seconds: tuple[float, float]  # the others' fastest and slowest epoch
+    final: float  # its final test accuracy, %
+    twin_finals: tuple[float, ...]
+
+
+def slow_run(runs: Sequence[Run], key: str) -> SlowRun | None:
+    """The one run of experiment `key` that took SLOW times the median time of the others, or None
+    when none, or more than one, stands out (or fewer than three runs are complete)."""
     done = {r.seed: r.record for r in runs if r.key == stored_name(key) and r.complete}
     slow = {s: rec for s, rec in done.items()
             if len(done) > 2 and _minutes(rec) > SLOW * statistics.median(
                 _minutes(o) for t, o in done.items() if t != s)}
     if len(slow) != 1:
-        return None  # nothing stands out, or too many for one sentence
+        return None
     (seed, rec), = slow.items()
     twins = [o for s, o in done.items() if s != seed]
-    lo, hi = _epoch_range([rec])
-    twin_lo, twin_hi = _epoch_range(twins)
-    twin_minutes = sorted(round(_minutes(o)) for o in twins)
-    twin_accs = sorted(o["epochs"][-1]["test_acc"] for o in twins)
-    threads = {o["environment"]["threads"] for o in twins}
-    beside = _alongside(rec, twins)
-    company = "alone" if beside == 0 else f"beside {beside} other run{'s' * (beside > 1)} of the table"
-    at_once = 1 + max(_alongside(o, [t for t in twins if t is not o]) for o in twins)
-    others = "the others ran" + (f" {at_once} at a time," if at_once > 1 else "")
-    workers = rec["config"]["num_workers"]
-    loader = f" and {workers} loader processes" if rec["config"]["recipe"]["pipeline"] == "A" and workers else ""
-    spread = f"{twin_minutes[0]}" + (f"–{twin_minutes[-1]}" if twin_minutes[-1] != twin_minutes[0] else "")
-    return (f"Seed {seed} took {round(_minutes(rec))} minutes against {spread} "
-            f"for the others. It ran {company}, with {rec['environment']['threads']} torch threads{loader} on "
-            f"{rec['environment']['device_name']}, where {others} with "
-            f"{' or '.join(map(str, sorted(threads)))} thread{'s' * (threads != {1})} each; and its epochs took "
-            f"from {lo:.0f} to {hi:.0f} s, where every epoch of the others took {twin_lo:.0f} to {twin_hi:.0f} s. "
-            f"The same amount of work per epoch taking {hi / lo:.0f} times as long from one epoch to another "
-            "points to other work on the machine while it ran, not to the recipe. Its final accuracy, "
-            f"{rec['epochs'][-1]['test_acc']:.2f}%, lies among the others' ({twin_accs[0]:.2f}–{twin_accs[-1]:.2f}%).")
+    pipeline_a = rec["config"]["recipe"]["pipeline"] == "A"
+    return SlowRun(
+        seed=seed, minutes=_minutes(rec), twin_minutes=tuple(sorted(_minutes(o) for o in twins)),
+        threads=rec["environment"]["threads"],
+        twin_threads=tuple(sorted({o["environment"]["threads"] for o in twins})),
+        loader_processes=rec["config"]["num_workers"] if pipeline_a else 0,
+        beside=_alongside(rec, twins),
+        twins_at_once=1 + max(_alongside(o, [t for t in twins if t is not o]) for o in twins),
+        device_name=rec["environment"]["device_name"], epoch_seconds=_epoch_range([rec]),
+        twin_epoch_seconds=_epoch_range(twins), final=rec["epochs"][-1]["test_acc"],
+        twin_finals=tuple(sorted(o["epochs"][-1]["test_acc"] for o in twins)))
 
 
-def precision_note(runs: Sequence[Run], keys: Sequence[str] = ("original", "fast")) -> str:
-    """Which precision each experiment's complete runs trained in, from their records."""
-    parts = []
-    for key in keys:
-        done = [r.record for r in runs if r.key == stored_name(key) and r.complete]
-        if done:
-            words = " and ".join(sorted({precision_word(rec) for rec in done}))
-            count = f"{len(done)} runs" if len(done) > 1 else "one run"
-            parts.append(f"{count} of the `{display_name(key)}` recipe{' trained' * (not parts)} in {words}")
-    return f"The {' and the '.join(parts)}." if parts else "No run is recorded yet."
+@dataclass(frozen=True)
+class CheckpointTwin:
+    """The draw page's model against the complete run of the same recipe and seed in the tables."""
+    recipe: str
+    seed: int
+    precision: str  # the checkpoint's, as the pages say it
+    final: float  # the checkpoint run's final test accuracy, %
+    twin_precision: str
+    twin_final: float
+
+    @property
+    def images_apart(self) -> int:
+        """How many of the test images the two final accuracies differ by."""
+        return round(abs(self.final - self.twin_final) / 100 * TEST_IMAGES)
 
 
-def checkpoint_note(runs: Sequence[Run], checkpoint_record: str | Path) -> str | None:
-    """The draw page's model against the table's run of the same recipe and seed: why two numbers."""
+def checkpoint_twin(runs: Sequence[Run], checkpoint_record: str | Path) -> CheckpointTwin | None:
+    """The checkpoint's run record beside its twin's, or None when either is missing (a chapter opened
+    alone has the run records, not the model's)."""
     try:
         model = load_record(checkpoint_record)
     except (OSError, RecordError):
-        return None  # a chapter opened alone has the run records, not the model's
+        return None
     recipe, seed = model["config"]["recipe"]["name"], model["config"]["seed"]
     twin = next((r.record for r in runs if r.key == recipe and r.seed == seed and r.complete), None)
     if twin is None:
         return None
-    ours, theirs = model["epochs"][-1]["test_acc"], twin["epochs"][-1]["test_acc"]
-    images = round(abs(ours - theirs) / 100 * TEST_IMAGES)
-    same = ("the same final accuracy" if images == 0 else
-            f"{abs(ours - theirs):.2f} points apart, {images} test image{'s' * (images != 1)}")
-    return (f"The model of the page *Try Net6: draw a digit* is a separate run of the `{display_name(recipe)}` recipe, seed "
-            f"{seed}, trained in {precision_word(model)} (final test accuracy {ours:.2f}%); the table's seed {seed} "
-            f"trained in {precision_word(twin)} ({theirs:.2f}%). The "
-            f"same seed in another precision rounds every step a little differently, and here they end {same}.")
+    return CheckpointTwin(display_name(recipe), seed, precision_word(model), model["epochs"][-1]["test_acc"],
+                          precision_word(twin), twin["epochs"][-1]["test_acc"])
 
 
 # What changing each setting does, for the fast recipe's table of where its settings came from.

@@ -140,14 +140,8 @@ def test_the_tuning_rule_prefers_the_steadiest_last_epochs_then_the_mean(tmp_pat
     assert choice.winner == "tune-base"
     assert choice.ranking == ("tune-base", "tune-translate", "tune-rotation-10")
     assert choice.incomplete == ("tune-label-smoothing", "tune-all-three")
-    text = sentences.choice_text(choice, tuning)
-    assert "5 candidates tried" in text and "It picks **tune-base**" in text
-    assert "none of which any result on these pages uses" in text
-    assert "`tune-rotation-10` had the higher mean (99.60% against 99.55%)" in text
     with pytest.raises(ValueError, match="no candidate has all its seeds complete"):
         results.choose(results.summarize(load_runs("tuning", None)))
-    assert "no choice is reported" in sentences.choice_sentence(results.summarize(load_runs("tuning", None)))
-    assert sentences.choice_sentence(tuning) == text
 
 
 def test_compare_counts_only_clean_splits():
@@ -197,14 +191,13 @@ def claim_for(tmp_path, finals, last=None, seeds=(1, 2, 3, 4, 5)):
 def test_headline_met(tmp_path):
     claim = claim_for(tmp_path, [99.45, 99.48, 99.50, 99.46, 99.47])
     assert claim.verdict == "met", claim.table()
-    assert claim.verdict_line == "Verdict for fast: met"
     assert all(c.passed for c in claim.criteria)
 
 
 def test_headline_not_met_when_the_mean_is_low(tmp_path):
     claim = claim_for(tmp_path, [99.41, 99.42, 99.43, 99.44, 99.42])
     assert claim.verdict == "not met"
-    assert "mean final test accuracy" in sentences.claim_markdown(claim)
+    assert [c.name for c in claim.criteria if c.passed is False] == ["mean final test accuracy"]
 
 
 def test_headline_not_met_when_one_seed_dips_in_its_last_epochs(tmp_path):
@@ -215,7 +208,6 @@ def test_headline_not_met_when_one_seed_dips_in_its_last_epochs(tmp_path):
 def test_headline_not_yet_measured_with_few_seeds(tmp_path):
     claim = claim_for(tmp_path, [99.5, 99.5], seeds=(1, 2))
     assert claim.verdict == "not yet measured"
-    assert "Fewer than 5 seeds are complete" in sentences.claim_markdown(claim)
     assert results.headline(load_runs("training", None)).verdict == "not yet measured"
 
 
@@ -417,27 +409,18 @@ def test_design_table_numbers_blocks_from_one_as_the_layers_are_named():
     assert table.loc["fast", "dropout"] == "0.05 after 3, 5"
 
 
-def test_the_spread_sentence_places_one_run_among_the_seeds(tmp_path):
+def test_the_original_recipe_is_stored_as_seed_but_read_as_original(tmp_path):
     for seed, final in zip((1, 2, 3, 4, 5), (99.2, 99.3, 99.25, 99.35, 99.3)):
         write(tmp_path, planned("seed", seed), accs=curve(final, 20))
-    s = next(s for s in results.summarize(load_runs("training", tmp_path)) if s.key == "seed")
-    assert "is above every one of them" in sentences.spread_sentence(s, 99.40)
-    assert "is within their range" in sentences.spread_sentence(s, 99.30)
-    assert "is below every one of them" in sentences.spread_sentence(s, 99.10)
-    assert "ended between 99.20% and 99.35%" in sentences.spread_sentence(s, 99.4)
-    # the original recipe is stored as "seed" but a reader sees "original", in sentences, tables and legends
     runs = load_runs("training", tmp_path)
-    assert sentences.spread_sentence(s, 99.4).startswith("Over 5 seeds, `original` ended between")
     assert results.seed_table(runs, "original").equals(results.seed_table(runs, "seed"))
     assert set(results.epochs_frame(runs)["recipe"]) == {"original"}
     assert results.summary_table(runs)["experiment"].tolist() == ["original", "fast"]
-    empty = next(s for s in results.summarize(load_runs("training", tmp_path)) if s.key == "fast")
-    assert "No complete run of `fast`" in sentences.spread_sentence(empty, 99.4)
 
 
 def test_the_precision_check_pairs_bf16_and_float32_runs_of_the_same_seed(tmp_path):
     check = results.precision_check(tmp_path)
-    assert check.seeds == () and "has not been made" in sentences.precision_sentence(check)
+    assert check.seeds == ()
     for seed, (a, b) in zip(ex.TUNING_SEEDS, ((99.50, 99.52), (99.55, 99.49), (99.53, 99.56))):
         bf16 = fake_record(planned("tune-base", seed), accs=curve(a, 15))
         bf16["engine"] = engine_record("eager", "bf16-autocast")
@@ -447,8 +430,7 @@ def test_the_precision_check_pairs_bf16_and_float32_runs_of_the_same_seed(tmp_pa
     check = results.precision_check(tmp_path)
     assert check.seeds == ex.TUNING_SEEDS and check.bf16 == (99.50, 99.55, 99.53)
     assert check.comparison.verdict == "within the seed spread"
-    assert "bf16 is within the seed-to-seed spread of the float32 runs" in sentences.precision_sentence(check)
-    assert check.table().shape == (3, 5) and "times as long" in sentences.precision_sentence(check)
+    assert check.table().shape == (3, 5)
 
 
 def test_the_tuning_table_has_each_seed_the_mean_and_the_worst(tmp_path):
@@ -459,42 +441,9 @@ def test_the_tuning_table_has_each_seed_the_mean_and_the_worst(tmp_path):
     assert math.isnan(table.loc["tune-translate", "mean (%)"])
 
 
-def test_the_mistakes_sentence_reads_the_confusion_matrix():
-    cm = np.diag([100] * 10)
-    cm[4, 9], cm[7, 2] = 3, 1
-    text = mistakes.mistakes_sentence(cm, 2)
-    assert "4 mistakes in 1,004 predictions" in text and "4 read as 9 (3×)" in text and "misread is 4" in text
-    assert "no mistakes" in mistakes.mistakes_sentence(np.diag([5] * 10), 1)
-
-
-def test_sentences_the_records_decide(tmp_path):
-    assert sentences.original_log_sentence().startswith("The run first reached 99.4% at epoch 20 of 20; before that "
-                                                      "its best was 99.39% (epoch 18)")
-    assert "`dropout` 0.25 → 0.05: its dropout layers drop a smaller share" in sentences.model_change_sentence("fast", "seed")
-    assert sentences.model_change_sentence("lr-0.1", "fast") == "`lr-0.1` trains the same model as `fast`, `net6-dropout-0.05`."
-    for seed in (1, 2):
-        write(tmp_path, planned("fast", seed), accs=curve(99.5, 15))
-    runs = load_runs("training", tmp_path)
-    assert sentences.last_epoch_sentence(results.epochs_frame(runs)) == (
-        "- `fast`: at its last epoch, training accuracy 98.00% and test accuracy 99.50% (mean over 2 seeds).")
-    live = fake_record(planned("fast", 1), accs=curve(99.48, 15))
-    assert sentences.live_sentence(live, None).startswith("The live run ended at 99.48%; there is no record")
-    recorded = next(r.record for r in runs if r.complete)
-    assert "the record of the same seed (GPU: NVIDIA H100 80GB HBM3) ended at 99.50%" in sentences.live_sentence(live, recorded)
-
-
-def test_the_trials_and_the_small_designs_in_words(tmp_path):
+def test_the_trials_in_words(tmp_path):
     for seed in (1, 2, 3):
         write(tmp_path, planned("pool-none", seed), accs=curve(99.0, 15))
     text = sentences.trials_markdown(results.summarize(load_runs("ablations", tmp_path)))
     assert "- **Trial 9**, 8,910 parameters:" in text and "Here: `pool-none`, 99.00 ± 0.00% over 3 seeds." in text
     assert "Here: `original`, see the training chapter." in text and "Here: `width-wide`, not run yet." in text
-    runs = load_runs("small", tmp_path)
-    claims = {e.key: results.small_claim(runs, e.key) for e in ex.get_plan("small")}
-    assert "None of the designs has a recorded run yet" in sentences.small_verdict_sentence(results.summarize(runs), claims)
-    for seed in (1, 2, 3, 4, 5):
-        write(tmp_path, planned("small-deep", seed), accs=curve(99.42, 15))
-    runs = load_runs("small", tmp_path)
-    claims = {e.key: results.small_claim(runs, e.key) for e in ex.get_plan("small")}
-    assert sentences.small_verdict_sentence(results.summarize(runs), claims).startswith(
-        "1 of 3 designs meet the bar: `small-deep`.")

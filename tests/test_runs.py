@@ -67,6 +67,16 @@ def test_training_in_a_chapters_folder_never_hides_the_books_records(mnist_root,
     assert locate_runs().path is None  # no repository to fetch from: none, rather than the student's own
 
 
+def test_a_page_in_book_reads_book_runs_not_the_runs_train_writes_at_the_root(tmp_path, no_env):
+    (tmp_path / "_config.yml").write_text("title: a checkout\n")
+    (tmp_path / "runs").mkdir()  # `python -m s6lib train` run at the root writes here
+    (tmp_path / "book" / "runs").mkdir(parents=True)
+    assert locate_runs(tmp_path / "book").path == (tmp_path / "book" / "runs").resolve()
+    assert locate_runs(tmp_path).path == (tmp_path / "book" / "runs").resolve()
+    (tmp_path / "book" / "mnist").mkdir()
+    assert locate_runs(tmp_path / "book" / "mnist").path == (tmp_path / "book" / "runs").resolve()
+
+
 def repository_archive(files: dict[str, bytes], top: str = "s6-site-main") -> bytes:
     """A .tar.gz laid out as GitHub serves a branch: everything under one top folder."""
     buffer = io.BytesIO()

@@ -37,10 +37,3 @@ def test_the_bench_table_has_each_configuration_and_the_sweeps(tmp_path):
     assert table.loc["sweep, 1 job", "15-epoch runs per hour"] == 480.0
     assert table.loc["sweep, 1 job", "seconds per epoch"] == 0.5
     assert status.bench_records(tmp_path) == []
-
-
-def test_the_audit_says_what_is_stale(tmp_path):
-    assert "none is stale" in status.audit_sentence(tmp_path)
-    (tmp_path / "cpu").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "cpu" / "fast-s1.json").write_text("{}")
-    assert "1 records do not match" in status.audit_sentence(tmp_path)

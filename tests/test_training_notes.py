@@ -1,4 +1,4 @@
-"""The training chapter's sentences about particular runs say what their records say."""
+"""The numbers the Methods appendix gives about particular runs are their records'."""
 
 import json
 from dataclasses import dataclass
@@ -26,22 +26,23 @@ def record(seed, minutes, start_hour, epoch_seconds, threads=1, acc=99.3, precis
     }
 
 
-def test_a_run_far_slower_than_its_twins_is_explained_from_its_record():
+def test_a_run_far_slower_than_its_twins_is_described_by_its_record():
     runs = [FakeRun("seed", 1, record(1, 45, 1, [40, 250, 60], threads=2, acc=99.28)),
             FakeRun("seed", 2, record(2, 21, 3, [60, 70], acc=99.25)),
             FakeRun("seed", 3, record(3, 21, 3, [55, 80], acc=99.37)),
             FakeRun("fast", 1, record(1, 5, 9, [20]))]
-    note = run_notes.slow_run_note(runs, "seed")
-    assert note.startswith("Seed 1 took 45 minutes against 21 for the others. It ran alone, with 2 torch threads")
-    assert "the others ran 2 at a time, with 1 thread each" in note
-    assert "from 40 to 250 s" in note and "55 to 80 s" in note and "6 times as long" in note
-    assert "99.28%, lies among the others' (99.25–99.37%)" in note
+    slow = run_notes.slow_run(runs, "seed")
+    assert (slow.seed, slow.minutes, slow.twin_minutes) == (1, 45, (21, 21))
+    assert (slow.threads, slow.twin_threads, slow.loader_processes) == (2, (1,), 2)
+    assert (slow.beside, slow.twins_at_once) == (0, 2)
+    assert slow.epoch_seconds == (40, 250) and slow.twin_epoch_seconds == (55, 80)
+    assert slow.final == 99.28 and slow.twin_finals == (99.25, 99.37)
 
 
-def test_no_sentence_when_no_run_stands_out():
+def test_no_run_stands_out_among_equals_or_without_twins():
     runs = [FakeRun("fast", s, record(s, 5 + s / 10, 1 + s, [20, 21])) for s in (1, 2, 3)]
-    assert run_notes.slow_run_note(runs, "fast") is None
-    assert run_notes.slow_run_note(runs[:2], "fast") is None  # two runs: no twins to compare with
+    assert run_notes.slow_run(runs, "fast") is None
+    assert run_notes.slow_run(runs[:2], "fast") is None  # two runs: no twins to compare with
 
 
 def test_the_draw_pages_model_against_the_tables_run(tmp_path, monkeypatch):
@@ -51,19 +52,11 @@ def test_the_draw_pages_model_against_the_tables_run(tmp_path, monkeypatch):
     monkeypatch.setattr(run_notes, "load_record", lambda path: json.loads(path.read_text()))
     path = tmp_path / "fast-s1.json"
     path.write_text(json.dumps(model))
-    note = run_notes.checkpoint_note([FakeRun("fast", 1, twin)], path)
-    assert "trained in float32 (final test accuracy 99.53%)" in note
-    assert "the table's seed 1 trained in bf16 (99.52%)" in note and "0.01 points apart, 1 test image." in note
-    assert run_notes.checkpoint_note([FakeRun("fast", 2, twin)], path) is None  # no run of that seed
-    assert run_notes.checkpoint_note([FakeRun("fast", 1, twin)], tmp_path / "absent.json") is None
-
-
-def test_the_precision_note_names_each_recipes_precision_from_its_records():
-    runs = [FakeRun("seed", 1, record(1, 20, 1, [60])), FakeRun("seed", 2, record(2, 20, 1, [60])),
-            FakeRun("fast", 1, record(1, 5, 1, [20], precision="bf16-autocast")),
-            FakeRun("fast", 2, record(2, 5, 1, [20]), complete=False)]
-    assert run_notes.precision_note(runs) == ("The 2 runs of the `original` recipe trained in float32 and the "
-                                              "one run of the `fast` recipe in bf16.")
+    pair = run_notes.checkpoint_twin([FakeRun("fast", 1, twin)], path)
+    assert (pair.precision, pair.final, pair.twin_precision, pair.twin_final) == ("float32", 99.53, "bf16", 99.52)
+    assert pair.images_apart == 1
+    assert run_notes.checkpoint_twin([FakeRun("fast", 2, twin)], path) is None  # no run of that seed
+    assert run_notes.checkpoint_twin([FakeRun("fast", 1, twin)], tmp_path / "absent.json") is None
 
 
 def test_each_setting_of_the_fast_recipe_is_listed_with_the_ablations_that_change_it():

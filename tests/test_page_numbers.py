@@ -1,0 +1,135 @@
+"""The numbers the training chapter, Going further and the Methods appendix state are the records'.
+
+Each page glues its computed numbers into its prose (myst-nb's `glue`); the build keeps them in
+`_build/jupyter_execute/<page>.glue.json`. These tests recompute each number from the run records'
+JSON with code of their own (plain arithmetic on the epochs, not s6lib's summaries) and compare.
+The expectations come from the records, so a fork with other records stays green while its pages
+and records agree. Nothing here reads a page's wording.
+"""
+
+import json
+import statistics
+
+import pytest
+
+from conftest import ROOT, toc_pages
+from s6lib import experiments as ex
+from s6lib import original
+
+RUNS = ROOT / ex.RUNS_DIR
+TARGET, LAST = 99.4, 3
+
+
+def glued(built_site, page: str) -> dict[str, str]:
+    """The values a built page glued into its prose, by name, as the reader sees them."""
+    if page not in toc_pages():
+        pytest.skip(f"{page} is not in _toc.yml")
+    path = built_site.parent / "jupyter_execute" / f"{page}.glue.json"
+    return {name: output["data"]["text/markdown"] for name, output in json.loads(path.read_text()).items()}
+
+
+def records(plan_or_experiments, key: str | None = None) -> list[dict]:
+    """The complete records of a plan's runs (of experiment `key` only, if given), a GPU record
+    preferred to a CPU one, each checked to be the planned run (its config fingerprint)."""
+    found = []
+    for run in ex.planned_runs(plan_or_experiments):
+        if key is not None and run.experiment.key != key:
+            continue
+        for folder in ("gpu", "cpu"):
+            path = RUNS / folder / run.path
+            if path.exists():
+                record = json.loads(path.read_text())
+                if record["status"] == "complete" and record["config_fingerprint"] == run.fingerprint():
+                    found.append(record)
+                    break
+    return found
+
+
+def finals(recs):
+    return [r["epochs"][-1]["test_acc"] for r in recs]
+
+
+def worst_last(recs):
+    return min(e["test_acc"] for r in recs for e in r["epochs"][-LAST:])
+
+
+def pct(value) -> str:
+    return f"{value:.2f}"
+
+
+def verdict(recs, mean_at_least: float, each_at_least: float, seeds: int = 5) -> str:
+    if len(recs) < seeds:
+        return "not yet measured"
+    ok = statistics.fmean(finals(recs)) >= mean_at_least and worst_last(recs) >= each_at_least
+    return "met" if ok else "not met"
+
+
+def test_the_original_run_and_its_seeds_on_the_training_page(built_site):
+    said = glued(built_site, "book/mnist/training")
+    log = list(original.ORIGINAL_LOG["test_acc"])
+    first = next(i for i, a in enumerate(log, 1) if a >= TARGET)
+    assert (said["original-first"], said["original-epochs"]) == (str(first), str(len(log)))
+    assert said["original-final"] == pct(log[-1])
+    seeds = finals(records("training", "seed"))
+    assert said["original-seeds"] == str(len(seeds))
+    assert (said["original-low"], said["original-high"]) == (pct(min(seeds)), pct(max(seeds)))
+    assert said["original-mean"] == pct(statistics.fmean(seeds))
+    assert said["original-std"] == pct(statistics.stdev(seeds))
+    assert said["original-above"] == str(sum(a >= TARGET for a in seeds))
+
+
+def test_the_fast_recipe_s_verdict_on_the_training_page(built_site):
+    said = glued(built_site, "book/mnist/training")
+    fast = records("training", "fast")
+    assert said["fast-verdict"] == verdict(fast, float(said["goal-mean"]), TARGET)
+    assert said["last-epochs"] == str(LAST)
+
+
+@pytest.mark.parametrize("page, group, start, prefix, start_prefix", [
+    ("book/mnist/training", "best", "fast", "best", "fast"),
+    ("book/mnist/going_further", "best-small", "small-deep", "small", "start")])
+def test_each_best_track_s_final_runs_and_starting_point(built_site, page, group, start, prefix, start_prefix):
+    said = glued(built_site, page)
+    final = records("best", group)
+    assert said[f"{prefix}-seeds"] == str(len(final))
+    goal = (float(said[f"{prefix}-goal-mean"]), float(said[f"{prefix}-goal-each"]))
+    assert said[f"{prefix}-state"] == verdict(final, *goal)
+    if len(final) == 5:
+        assert said[f"{prefix}-mean"] == pct(statistics.fmean(finals(final)))
+        assert said[f"{prefix}-worst"] == pct(worst_last(final))
+    plan = "training" if start == "fast" else "small"
+    before = records(plan, start)
+    assert said[f"{start_prefix}-mean"] == pct(statistics.fmean(finals(before)))
+    assert said[f"{start_prefix}-worst"] == pct(worst_last(before))
+
+
+def test_going_further_s_conclusion_is_the_bar_applied_to_the_records(built_site):
+    said = glued(built_site, "book/mnist/going_further")
+    designs = {e.key: records("small", e.key) for e in ex.get_plan("small")}
+    met = [k for k, recs in designs.items() if len(recs) >= 5 and worst_last(recs) >= TARGET]
+    assert (said["designs"], said["designs-met"]) == (str(len(designs)), str(len(met)))
+    measured = {k: recs for k, recs in designs.items() if recs}
+    steadiest = max(measured, key=lambda k: (min(min(e["test_acc"] for e in r["epochs"][-LAST:])
+                                                  for r in measured[k]), statistics.fmean(finals(measured[k]))))
+    assert said["steadiest"] == f"`{steadiest}`"
+    assert said["steadiest-worst"] == pct(worst_last(measured[steadiest]))
+    lucky = [k for k, recs in measured.items()
+             if all(max(e["test_acc"] for e in r["epochs"]) >= TARGET for r in recs)]
+    assert said["lucky"] == str(len(lucky))
+
+
+def test_the_methods_page_counts_the_training_chapter_s_runs_and_the_bf16_check(built_site):
+    said = glued(built_site, "book/methods")
+    # the original and fast recipes, the tuning round, best's rounds (each candidate once) and finals
+    candidates = {e.key: e for r in ex.ROUNDS["best"] for e in r}
+    finals = [e for e in ex.get_plan("best") if e.key == "best"]
+    behind = [*ex.get_plan("training"), *ex.get_plan("tuning"), *candidates.values(), *finals]
+    assert said["training-runs"] == str(len(records(behind)))
+    pairs = []
+    for run in ex.planned_runs([ex.get_experiment("tune-base")]):
+        bf16, float32 = RUNS / "cpu" / run.path, RUNS / "checks" / "cpu-float32" / run.path
+        if bf16.exists() and float32.exists():
+            pairs.append([json.loads(p.read_text())["epochs"][-1]["test_acc"] for p in (bf16, float32)])
+    if pairs:
+        assert said["check-bf16"] == pct(statistics.fmean(p[0] for p in pairs))
+        assert said["check-float32"] == pct(statistics.fmean(p[1] for p in pairs))
