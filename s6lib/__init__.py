@@ -11,12 +11,12 @@ Part 1, backpropagation by hand (SymPy and NumPy; no torch)
     backprop_plots    the network diagrams (weights, forward values, deltas) and the loss curves  [all of Part 1]
     large_rates       where training stalls (a search over η) and the curvature behind it  [learning rates]
     widgets           the learning-rate sliders                                [learning rates]
-    part1_answers     the numeric answers of Part 1's exercises                [all of Part 1]
+    part1_answers     the numeric answers of Part 1's exercises, and their likely slips  [all of Part 1]
 
 Part 2, a sub-20k-parameter CNN on MNIST (torch)
     models            Net6 and its variants, from a declarative NetSpec; Net6 by hand  [Net6]
     receptive_field   each layer's receptive field, by the rule and by autograd  [Net6]
-    mnist_exercises   the numeric answers of Part 2's exercises                [Net6, training]
+    mnist_exercises   the numeric answers of Part 2's exercises, and their likely slips  [Net6, training]
     data              MNIST on disk; pipeline A (torchvision) and B (on the device)  [training]
     recipes           every hyperparameter of a run, by name                   [training]
     engine            one training step: optimizer, schedule, precision, eager epochs  [training]
@@ -36,6 +36,7 @@ Part 2, a sub-20k-parameter CNN on MNIST (torch)
     mnist_plots       learning curves, accuracies by seed, confusions, digits  [all of Part 2]
 
 Tools behind the pages
+    exercises         the answer box: a number checked in the page, with the exercise's hints  [every chapter]
     sweep             many runs side by side, resumable (`python -m s6lib sweep`)
     bench             the speed benchmark (`python -m s6lib bench`)            [status]
     provenance        device, package versions and commit of a result          [status]

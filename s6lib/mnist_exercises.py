@@ -2,7 +2,8 @@
 
 Each function names the question it answers (its defaults are the exercise's model or recipe),
 so the page's answer box and solution and tests/test_mnist_exercises.py, which checks each
-against a computation of its own, ask the same question.
+against a computation of its own, ask the same question. `likely_mistake(label, slip)` gives the
+number a likely slip leads to, for the answer box's hint that names it (the words are the page's).
 """
 
 from __future__ import annotations
@@ -80,3 +81,59 @@ def changed_target_gradient(weight: str = "w5") -> float:
     from . import backprop  # only here: Part 2's modules do not load the symbolic network
 
     return float(backprop.forward_pass(backprop.CLASS_VALUES | CHANGED_TARGETS)[f"∂E/∂{weight}"])
+
+
+def _class_target_gradient(weight: str) -> float:
+    from . import backprop
+
+    return float(backprop.forward_pass(backprop.CLASS_VALUES)[f"∂E/∂{weight}"])
+
+
+def _block_channels(variant: str, block: int) -> tuple[int, int]:
+    channels = get_spec(variant).channels
+    return (1 if block == 1 else channels[block - 2]), channels[block - 1]
+
+
+def _steps_keeping_the_last_batch(recipe: str) -> int:
+    r = get_recipe(recipe)
+    return len(DataLoader(range(TRAIN_IMAGES), batch_size=r.batch_size)) * r.epochs
+
+
+# The number a likely slip gives, by exercise (and box, where one exercise has two) and slip.
+LIKELY_MISTAKES = {
+    "ex-net6-parameters": {
+        "no batchnorm": lambda: parameters_by_layer(build_model(NARROW))["conv4"],
+        "batchnorm buffers": lambda: block_parameters() + 2 * _block_channels(NARROW, 4)[1],
+        "no bias": lambda: block_parameters() - _block_channels(NARROW, 4)[1],
+        "net6": lambda: block_parameters("net6"),
+    },
+    "ex-net6-receptive-field": {
+        "net6": lambda: head_receptive_field("net6"),
+    },
+    "ex-net6-no-batchnorm": {
+        "batchnorm buffers": lambda: 2 * batchnorm_parameters(),
+        "one per channel": lambda: batchnorm_parameters() / 2,
+    },
+    "ex-training-targets": {
+        "class targets": lambda: _class_target_gradient("w5"),
+    },
+    "ex-training-steps": {
+        "last batch kept": lambda: _steps_keeping_the_last_batch("fast"),
+        "one epoch": lambda: steps_per_epoch("fast"),
+    },
+    "ex-training-one-cycle-peak": {
+        "from 0": lambda: peak_step() - 1,
+        "last batch kept": lambda: round(get_recipe("fast").pct_start * _steps_keeping_the_last_batch("fast")),
+    },
+    "ex-training-one-cycle-first": {
+        "peak": lambda: get_recipe("fast").lr,
+    },
+}
+
+
+def likely_mistake(label: str, slip: str) -> float:
+    """The number exercise `label`'s likely `slip` gives; KeyError names the slips there are."""
+    slips = LIKELY_MISTAKES.get(label, {})
+    if slip not in slips:
+        raise KeyError(f"no slip {slip!r} for {label!r}: there are {', '.join(slips) or 'none'}")
+    return float(slips[slip]())

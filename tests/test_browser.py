@@ -19,6 +19,9 @@ import functools
 import http.server
 import io
 import json
+import math
+import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -641,3 +644,291 @@ def test_draw_files_are_small(built_site):
     size = sum(p.stat().st_size for p in files)
     print(f"\ndraw page: its scripts, network and samples are {size / 1e3:.0f} KB")
     assert size < 250_000 and json.loads((built_site / "draw" / "net6.json").read_text())["layers"]
+
+
+# --- what a reader perceives: text after interaction, math, solutions, answer boxes -----------------
+# These open every page as it is built (S6_REUSE_BUILD=1 with a partial build: pages not built are
+# skipped, never passed).
+
+
+def built_page(site_dir: Path, page_path: str) -> None:
+    if not (site_dir / f"{page_path}.html").exists():
+        if os.environ.get("S6_REUSE_BUILD") == "1":
+            pytest.skip(f"{page_path} is not in this build")
+        pytest.fail(f"{page_path}.html was not built")
+
+
+# Every visible piece of text in the article (an element with a text node of its own, a math formula,
+# an answer box's message): its text colour, and the colours behind it from the element out to the
+# page, as [r, g, b, a]. Disabled controls (inert, aria-disabled) are exempt, as WCAG exempts them.
+TEXT_COLOURS = r"""(selector) => {
+    const rgba = (s) => { const m = s.match(/[\d.]+/g) || [0, 0, 0, 0];
+        return [+m[0], +m[1], +m[2], m.length > 3 ? +m[3] : 1]; };
+    const out = [];
+    const own = (el) => [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    for (const el of document.querySelectorAll(selector)) {
+        if (el.matches('mjx-container *, script, style, svg *')) continue;
+        if (!(own(el) || el.matches('mjx-container, form.s6-answer output'))) continue;
+        if (!el.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
+        if (el.closest('[inert], [aria-disabled="true"], mjx-assistive-mml, .sr-only, .visually-hidden')) continue;
+        const box = el.getBoundingClientRect();
+        if (box.width < 1 || box.height < 1) continue;
+        const layers = [];
+        let opacity = 1;
+        for (let e = el; e; e = e.parentElement) {
+            const style = getComputedStyle(e);
+            opacity *= +style.opacity;
+            const bg = rgba(style.backgroundColor);
+            if (bg[3] > 0) layers.push(bg);
+        }
+        const text = (el.matches('mjx-container') ? 'math: ' : '') + el.textContent.trim().slice(0, 40);
+        out.push([text, rgba(getComputedStyle(el).color), layers, opacity]);
+    }
+    return out;
+}"""
+
+
+def poor_contrast(p, selector: str = "article *", minimum: float = MIN_CONTRAST) -> list[str]:
+    """Every visible text (of the elements `selector` picks) that contrasts less than `minimum` with
+    what is behind it."""
+    found = []
+    for text, fg, layers, opacity in p.evaluate(TEXT_COLOURS, selector):
+        bg = (255, 255, 255)
+        for r, g, b, a in reversed(layers):
+            bg = tuple(a * c + (1 - a) * under for c, under in zip((r, g, b), bg))
+        alpha = fg[3] * opacity
+        colour = tuple(alpha * c + (1 - alpha) * under for c, under in zip(fg[:3], bg))
+        ratio = contrast(colour, bg)
+        if ratio < minimum:
+            found.append(f"{text!r}: {ratio:.2f}:1 (rgb{tuple(round(c) for c in colour)} on "
+                         f"rgb{tuple(round(c) for c in bg)})")
+    return found
+
+
+# Each answer box of the page as the page's own script reads it (the full edition carries the answer).
+ANSWER_BOXES = r"""() => [...document.querySelectorAll('form.s6-answer')].map(f => ({
+    label: f.querySelector('label').innerText, answer: f.dataset.answer === undefined ? null : +f.dataset.answer,
+    kind: f.dataset.kind, places: +f.dataset.places, percent: f.dataset.percent === 'true',
+    precision: f.dataset.precision, hint: f.dataset.hint, mistakes: JSON.parse(f.dataset.mistakes || '[]'),
+    accepted: JSON.parse(f.dataset.accepted || '[]'), tol: f.dataset.tol === undefined ? null : +f.dataset.tol,
+    shown: f.querySelector('.s6-precision')?.checkVisibility() ? f.querySelector('.s6-precision').innerText : ''}))"""
+
+
+def answer_boxes(p) -> list[dict]:
+    """The page's answer boxes; a box that does not name its precision (kind, places) is read as
+    asking for the significant digits its tolerance allows."""
+    boxes = p.evaluate(ANSWER_BOXES)
+    for box in boxes:
+        if not box["kind"] and box["answer"] and box["tol"]:
+            box["kind"] = "digits"
+            box["places"] = round(math.floor(math.log10(abs(box["answer"]))) - math.log10(2 * box["tol"]) + 1)
+        box["hint"] = box["hint"] or ""
+    return boxes
+
+
+def rounded_text(value: float, kind: str, places: int) -> str:
+    """`value` as a page prints it at the precision: plain decimals, no exponent where avoidable."""
+    if kind == "decimals":
+        return f"{value:.{places}f}"
+    from decimal import Decimal
+
+    exponent = Decimal(value).adjusted()
+    decimals = max(places - 1 - exponent, 0)
+    if exponent < -4:
+        return f"{value:.{places - 1}e}"
+    return f"{round(value, decimals):.{decimals}f}"
+
+
+def printed_forms(box: dict) -> list[str]:
+    """The ways a reader may type the right answer that the page itself uses: the number at the
+    precision asked, with thousands separators, a percent sign, a fraction, a typographic minus."""
+    from fractions import Fraction
+
+    value = box["answer"]
+    plain = rounded_text(value, box["kind"], box["places"])
+    forms = [plain]
+    if abs(value) >= 1000:
+        whole, _, decimals = plain.lstrip("-").partition(".")
+        forms.append(("-" if value < 0 else "") + f"{int(whole):,}" + (f".{decimals}" if decimals else ""))
+    if box["percent"]:
+        forms.append(plain + "%")
+    if value < 0:
+        forms.append("\u2212" + plain.lstrip("-"))
+    fraction = Fraction(value).limit_denominator(200)
+    tolerance = 0.5 * 10 ** (-box["places"]) if box["kind"] == "decimals" else \
+        0.5 * 10 ** (math.floor(math.log10(abs(value))) - box["places"] + 1)
+    if fraction.denominator > 1 and abs(float(fraction) - value) <= tolerance * 1e-3:
+        forms.append(f"{fraction.numerator}/{fraction.denominator}")
+    return forms
+
+
+def check(p, form, typed: str) -> str:
+    form.locator("input").fill(typed)
+    form.locator("button").click()
+    return form.locator("output").inner_text()
+
+
+def answer_forms(p):
+    return p.locator("form.s6-answer")
+
+
+@pytest.mark.parametrize("page_path", toc_pages())
+def test_every_text_reads_in_both_themes_also_after_checking_answers(browser, site_url, built_site, page_path):
+    """Every visible text of the article, in both themes at 1280 and 390 px, contrasts at least 4.5:1
+    with what is behind it: also each answer box's message after a right and after a wrong answer,
+    and the learning-rate slider's caption after a move. Screenshots of the answered boxes are kept."""
+    built_page(built_site, page_path)
+    failures = []
+    for width in WIDTHS.values():
+        for theme in THEMES:
+            page = Page(browser, f"{site_url}/{page_path}.html", width=width, theme=theme)
+            p = page.page
+            try:
+                view = f"{width} px, {theme}"
+                boxes = answer_boxes(p)
+                forms = answer_forms(p)
+                for i, box in enumerate(boxes):
+                    form = forms.nth(i)
+                    for verdict, typed in (("wrong", "123456789"), ("right", printed_forms(box)[0])):
+                        said = check(p, form, typed)
+                        if not said.strip():
+                            failures.append(f"{view}: box {box['label']!r} says nothing after {typed!r}")
+                        form.evaluate("f => f.setAttribute('data-measured', '')")
+                        failures += [f"{view}: box {box['label']!r} after a {verdict} answer: {problem}"
+                                     for problem in poor_contrast(p, "form[data-measured] output")]
+                        form.evaluate("f => f.removeAttribute('data-measured')")
+                        if i == 0:
+                            form.scroll_into_view_if_needed()
+                            SHOTS.mkdir(parents=True, exist_ok=True)
+                            form.screenshot(path=str(SHOTS / f"{page_name(page_path)}-answer-{verdict}-{width}-{theme}.png"))
+                slider = p.locator(".s6-static-lr-slider [role=slider]")
+                if slider.count():
+                    slider.first.focus()
+                    p.keyboard.press("ArrowRight")
+                    p.wait_for_timeout(300)
+                failures += [f"{view}: {problem}" for problem in poor_contrast(p)]
+            finally:
+                page.close()
+    assert not failures, f"{len(failures)} texts below {MIN_CONTRAST}:1:\n" + "\n".join(sorted(set(failures))[:25])
+
+
+# TeX or MyST source that a reader should never see as text (outside code and typeset math).
+SOURCE_LEFT = [
+    (r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$", "TeX between dollars"),
+    (r"\\(?:frac|tfrac|dfrac|sigma|delta|partial|eta|lambda|cdot|times|left|right|mathrm|text|sqrt|sum"
+     r"|quad|alpha|beta|theta|approx|leq|geq|ldots|dots)\b", "a TeX command"),
+    (r"\\[,;!]", "TeX spacing"),
+    (r"\{(?:doc|term|ref|numref|cite(?::[pt])?|glue(?::[a-z]+)?|eq|math|download)\}`", "a MyST role"),
+]
+
+
+def open_every_solution_and_drop_down(p) -> None:
+    p.evaluate("""() => {
+        document.querySelectorAll('details').forEach(d => { d.open = true; });
+        document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+    }""")
+
+
+@pytest.mark.parametrize("page_path", toc_pages())
+def test_no_tex_or_myst_source_shows_as_text(browser, site_url, built_site, page_path):
+    """With every solution and drop-down open, the rendered text outside code and typeset math holds
+    no TeX ($...\\cmd...$, \\frac, \\,) and no MyST role ({doc}`...`, {term}`...`, ...)."""
+    import re
+
+    built_page(built_site, page_path)
+    page = Page(browser, f"{site_url}/{page_path}.html")
+    try:
+        open_every_solution_and_drop_down(page.page)
+        page.page.evaluate("() => window.MathJax?.startup?.promise")
+        text = page.text_outside_code()
+        found = []
+        for pattern, what in SOURCE_LEFT:
+            for match in re.finditer(pattern, text):
+                found.append(f"{what}: ...{text[max(match.start() - 30, 0):match.end() + 30]!r}...")
+        assert not found, f"{len(found)} pieces of source shown as text:\n" + "\n".join(found[:12])
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("page_path", toc_pages())
+def test_a_solution_opens_when_its_title_is_clicked(browser, site_url, built_site, page_path):
+    """A click on a hidden solution's title ("Solution to Exercise 1.1 (...)") shows the solution to
+    the reader, and leaves the page where it is; Enter on its toggle button closes it again."""
+    built_page(built_site, page_path)
+    page = Page(browser, f"{site_url}/{page_path}.html", width=390)
+    p = page.page
+    try:
+        solutions = p.locator(".solution.dropdown")
+        if not solutions.count():
+            pytest.skip("no hidden solutions on this page")
+        failures = []
+        for i in range(solutions.count()):
+            solution = solutions.nth(i)
+            title = solution.locator("> .admonition-title")
+            body = solution.locator("> :not(.admonition-title)").first
+            name = title.inner_text().strip()[:50]
+            if body.is_visible():
+                failures.append(f"{name!r} is open before it is asked for")
+                continue
+            url = p.url
+            title.scroll_into_view_if_needed()
+            # on the exercise's name, which was a link back to the exercise
+            title.locator("a.reference").first.click()
+            p.wait_for_timeout(150)
+            box = body.bounding_box()
+            seen = body.is_visible() and box and box["height"] > 5 and p.evaluate(
+                "([top, bottom]) => bottom > 0 && top < window.innerHeight", [box["y"], box["y"] + box["height"]])
+            if not seen:
+                failures.append(f"{name!r}: a click on the title does not show the solution")
+            if p.url != url:
+                failures.append(f"{name!r}: a click on the title went to {p.url}")
+            button = solution.locator("> .admonition-title button.toggle-button")
+            button.focus()
+            p.keyboard.press("Enter")
+            p.wait_for_timeout(150)
+            if body.is_visible():
+                failures.append(f"{name!r}: Enter on the toggle button does not close it")
+        assert not failures, "\n".join(failures)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("page_path", toc_pages())
+def test_each_answer_box_takes_the_printed_forms_and_names_the_likely_slip(browser, site_url, built_site,
+                                                                           page_path):
+    """Each answer box states its precision; takes its answer at that precision in every form the
+    page prints (4,704; 99.35%; 1/63; −0.888); gives a likely slip the exercise's own hint; and
+    answers any other wrong number with the exercise's hint, never a generic "check each factor"."""
+    built_page(built_site, page_path)
+    page = Page(browser, f"{site_url}/{page_path}.html")
+    p = page.page
+    try:
+        boxes = answer_boxes(p)
+        if not boxes:
+            pytest.skip("no answer box on this page")
+        forms = answer_forms(p)
+        failures = []
+        for i, box in enumerate(boxes):
+            form, name = forms.nth(i), box["label"]
+            if box["answer"] is None:
+                failures.append(f"{name!r}: the full edition's box carries no answer")
+                continue
+            if not box["precision"] or box["precision"] not in box["shown"]:
+                failures.append(f"{name!r}: the box does not show the precision it asks for")
+            for typed in printed_forms(box) + [rounded_text(v, box["kind"], box["places"]) for v in box["accepted"]]:
+                said = check(p, form, typed)
+                if not said.startswith("Right"):
+                    failures.append(f"{name!r} ({box['precision']}): {typed!r} is refused: {said!r}")
+            for value, hint, *_ in box["mistakes"]:
+                typed = rounded_text(value, box["kind"], box["places"])
+                said = check(p, form, typed)
+                if not said.startswith("Not yet") or hint not in said:
+                    failures.append(f"{name!r}: the likely slip {typed!r} gets {said!r}, not its hint")
+            far = rounded_text(box["answer"] * 7 + 3, box["kind"], box["places"])
+            said = check(p, form, far)
+            if not said.startswith("Not yet") or not box["hint"] or box["hint"] not in said or "each factor" in said:
+                failures.append(f"{name!r}: {far!r} gets {said!r}, not the exercise's hint")
+        assert not failures, "\n".join(failures)
+        assert not page.errors, page.errors
+    finally:
+        page.close()

@@ -107,7 +107,7 @@ INDEPENDENT = {
     "ex-partial-derivatives-bias": lambda: MAZUR_VALUES["b2"] - MAZUR_LEARNING_RATE * _pass(MAZUR_VALUES)["gb2"],
     "ex-backprop-table-row": lambda: _after(dict(CLASS_VALUES), 0.5, 2)["w5"],
     "ex-backprop-table-broken": lambda: _pass(CLASS_VALUES)["d_o"][0] * _pass(CLASS_VALUES)["a_h"][0],
-    "ex-backprop-table-half": lambda: _updates_below(c := _curve(dict(CLASS_VALUES), 0.5, 80), c[0] / 2),
+    "ex-backprop-table-half": lambda: _updates_below(c := _curve(dict(CLASS_VALUES), 0.5, 80), c[0] / 2) + 1,  # step 1 is the start
     "ex-backprop-table-eta1": lambda: _curve(dict(CLASS_VALUES), 1.0, 80)[-1],
     "ex-learning-rates-predict": lambda: _updates_below(_curve(dict(CLASS_VALUES), PREDICTED_RATE, LONG_RUN), THRESHOLD),
     "ex-learning-rates-limit": lambda: 2 / _sharpness_by_finite_differences(_after(dict(CLASS_VALUES), 0.5, LONG_RUN)),

@@ -3,7 +3,11 @@
    hidden, from the classes set here, and the box takes keyboard focus so that it can be scrolled
    with the arrow keys. Re-checked when the window resizes and when MathJax has typeset.
    A widget's picture (ipywidgets' Image has no alt text) takes the words of the caption drawn
-   under it (s6lib.widgets) as its alt text. */
+   under it (s6lib.widgets) as its alt text.
+   A hidden solution's title ("Solution to Exercise 1.1 (...)", sphinx-exercise) held a link back to
+   its exercise, and a click on it jumped away (and toggled another solution): a click anywhere on
+   the title, or Enter / Space on its toggle button, now opens and closes the solution, and the
+   name is styled as the title's text (s6.css). */
 (function () {
   "use strict";
   const BOXES = ".bd-article pre, .bd-article .s6-table-box, .bd-article mjx-container[display='true'], "
@@ -41,10 +45,30 @@
     });
   }
 
+  function solutionTitlesOpenTheirSolution() {
+    document.querySelectorAll(".bd-article .solution.dropdown > .admonition-title").forEach((title) => {
+      const button = title.querySelector(".toggle-button");
+      if (!button || title.dataset.s6Opens) return;
+      title.dataset.s6Opens = "1";
+      // The exercise's name stays (tests and readers find a solution by it) but is no longer a stop
+      // of its own for Tab: the toggle button is.
+      title.querySelectorAll(":scope > a.reference").forEach((link) => { link.tabIndex = -1; });
+      // sphinx-togglebutton's handler finds its button only from a click on the title's own box
+      // or on the button: a click on the words (or math) inside the title goes to the button.
+      title.addEventListener("click", (event) => {
+        if (event.target === title || event.target.closest(".toggle-button")) return;
+        event.preventDefault();
+        event.stopPropagation();
+        button.click();
+      }, true);
+    });
+  }
+
   let pending = null;
   const soon = () => { clearTimeout(pending); pending = setTimeout(markAll, 100); };
   window.addEventListener("resize", soon);
   window.addEventListener("load", () => {
+    solutionTitlesOpenTheirSolution();
     markAll();
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(markAll);
     const main = document.getElementById("main-content");
