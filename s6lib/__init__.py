@@ -28,7 +28,6 @@ Part 2, a sub-20k-parameter CNN on MNIST (torch)
     experiments       the run plans (training, ablations, small, tuning); the records audit  [ablations]
     runs              where the records are; each planned run with its record  [all of Part 2]
     results           records -> numbers, tables, comparisons, verdicts  [all of Part 2]
-    sentences         numbers put into words, until their chapters own them   [net6, ablations]
     comparisons       exact permutation tests over seeds, their intervals, Holm's correction  [ablations]
     ablations         each ablation against the baseline, by section; a failed seed's facts  [ablations]
     training_notes    particular runs' numbers; the fast recipe's settings    [methods]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from s6lib import ablations, comparisons, results, sentences
+from s6lib import ablations, comparisons, results
 from s6lib import experiments as ex
 from s6lib.models import NetSpec, build_model, get_spec
 from s6lib.runs import load_runs
@@ -138,36 +138,38 @@ def test_every_ablation_has_a_section_and_the_verdicts_follow_the_records(ablati
     assert sum(len(t) for t in tables) == len(rows)
 
 
-def test_no_bn_failed_seed_is_read_from_its_record(ablation_runs):
-    from s6lib.data import DataError
+def test_every_failed_seed_is_read_from_its_record(ablation_runs):
+    """Whatever seeds failed in these records (none, in a fork whose runs all trained), each one's facts
+    are its record's: what it predicted, its mistakes, and the loss floor its dead classes set."""
     from s6lib import mistakes
+    from s6lib.data import DataError
 
     rows = ablations.compare_all(results.summarize(ablation_runs))
-    assert ablations.failed_seeds(rows) == [("no-bn", 2, 29.41)]
+    failed = ablations.failed_seeds(rows)
+    if not failed:
+        pytest.skip("no seed failed in these records")
     try:
         labels = mistakes.mnist_test_labels()
     except DataError as err:
         pytest.skip(f"MNIST is not here: {err}")
-    record = json.loads((RUNS / "cpu" / "no-bn-s2.json").read_text())
-    fact = ablations.failed_seed(record, labels)
-    predicted = labels.copy()
-    for index, cls in record["misclassified"]:
-        predicted[index] = cls
-    counts = np.bincount(predicted, minlength=10)
-    assert fact.predicted.tolist() == counts.tolist()
-    assert fact.never_predicted == [c for c in range(10) if counts[c] == 0]
-    wrong_as = np.bincount([cls for _, cls in record["misclassified"]], minlength=10)
-    assert fact.mistakes_as == {c: int(wrong_as[c]) for c in range(10) if counts[c]}
-    assert (fact.mistakes, fact.mistakes_as[0]) == (7059, 6828)  # the issue's numbers, from the record
-    dead = np.isin(labels, fact.never_predicted).mean()
-    assert fact.loss_floor == pytest.approx(dead * math.log(10)) and fact.loss_floor <= fact.test_loss[-1]
-    dead_or_zero = np.isin(labels, [0, *fact.never_predicted]).mean()
-    assert fact.loss_floor_with_ties == pytest.approx(dead_or_zero * math.log(10))
-    assert fact.loss_floor < fact.loss_floor_with_ties <= fact.test_loss[-1]  # the record sits on the larger floor
-    text = sentences.failed_seed_markdown(fact, [json.loads((RUNS / "cpu" / f"no-bn-s{s}.json").read_text())
-                                                 for s in (1, 3)])
-    assert "predicted only 3 classes" in text and "6,828 of its 7,059 mistakes were predictions of 0" in text
-    assert "never 1, 2, 3, 4, 5, 8 or 9" in text
+    for key, seed, final in failed:
+        record = json.loads(next((RUNS / d / f"{key}-s{seed}.json") for d in ("gpu", "cpu")
+                                 if (RUNS / d / f"{key}-s{seed}.json").exists()).read_text())
+        assert final == pytest.approx(record["epochs"][-1]["test_acc"], abs=0.005)
+        fact = ablations.failed_seed(record, labels)
+        predicted = labels.copy()
+        for index, cls in record["misclassified"]:
+            predicted[index] = cls
+        counts = np.bincount(predicted, minlength=10)
+        assert fact.predicted.tolist() == counts.tolist()
+        assert fact.never_predicted == [c for c in range(10) if counts[c] == 0]
+        wrong_as = np.bincount([cls for _, cls in record["misclassified"]], minlength=10)
+        assert fact.mistakes_as == {c: int(wrong_as[c]) for c in range(10) if counts[c]}
+        assert fact.mistakes == len(record["misclassified"])
+        dead = np.isin(labels, fact.never_predicted).mean()
+        assert fact.loss_floor == pytest.approx(dead * math.log(10)) and fact.loss_floor <= fact.test_loss[-1]
+        dead_or_zero = np.isin(labels, [0, *fact.never_predicted]).mean()
+        assert fact.loss_floor_with_ties == pytest.approx(dead_or_zero * math.log(10))
 
 
 def test_the_dead_class_floor_is_the_minimum_of_the_loss():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from s6lib import experiments as ex
-from s6lib import ablations, mistakes, models, original, records, recipes, results, sentences, train
-from s6lib.runs import RunsFolder, load_runs
+from s6lib import ablations, mistakes, models, original, records, recipes, results, train
+from s6lib.runs import load_runs
 from s6lib.engine import engine_record
 
 ENVIRONMENTS = {
@@ -164,15 +164,11 @@ def test_the_ablation_tables_and_write_ups_report_missing_seeds_and_the_spread(t
                          tmp_path / "gpu" / "lr-0.1-s3.json")
     summaries = results.summarize(load_runs("ablations", tmp_path))
     rows = {r.key: r for r in ablations.compare_all(summaries)}
-    assert "no-bn" not in rows  # not run yet: no row, and the summary says so
-    assert "**Not run yet:**" in sentences.what_matters(list(rows.values()), summaries)
+    assert "no-bn" not in rows  # not run yet: no row
     assert rows["aug-none"].difference.verdict == "lower"  # 3 v 5, every seed below: p = 2/56
     assert rows["lr-0.1"].difference.verdict == "too few seeds"  # 2 v 5: p >= 2/21 > 0.05
     data = ablations.section_table(list(rows.values()), "data").set_index("verdict")
     assert data.loc["lower", "difference"] == "−0.36" and data.loc["lower", "95% interval"] == "−0.39 to −0.33"
-    text = sentences.writeups(list(rows.values()), "optimisation")
-    assert "**lr-0.1** — peak learning rate 0.1" in text and "99.41, 99.42 (2 of 3, 1 diverged)%" in text
-    assert "augment.rotation: 20 → 0" in sentences.writeups(list(rows.values()), "data")
     table = results.summary_table(summaries, baseline="fast").set_index("experiment")
     assert table.loc["aug-none", "vs fast"] == "−0.36, lower" and table.loc["fast", "vs fast"] == "baseline"
     assert table.loc["no-bn", "final test acc (%)"] == "not run yet" and table.loc["no-bn", "vs fast"] == "too few seeds"
@@ -312,22 +308,6 @@ def test_unplanned_misplaced_and_invalid_records_are_reported(tmp_path):
 # --- provenance and live mode ----------------------------------------------------------------------------------
 
 
-def test_provenance_says_once_which_devices_and_seeds_made_the_numbers(tmp_path):
-    local = RunsFolder(tmp_path, "Run records from this copy of the book (book/runs).")
-    nowhere = RunsFolder(None, "No run records here: fetching them from X failed (offline).")
-    missing = sentences.provenance_html(load_runs("training", None), nowhere)
-    assert "No run records here" in missing and "fetching them from X failed" in missing and "none is made up" in missing
-    assert "No runs recorded yet" in sentences.provenance_html(load_runs("training", tmp_path), local)
-    for seed in (1, 2, 3, 5):
-        write(tmp_path, planned("fast", seed), "cpu", accs=curve(99.5, 15))
-    html = sentences.provenance_html(load_runs("training", tmp_path), local)
-    assert "admonition note" in html and "4 training runs (CPU: " in html and "seeds 1–3, 5" in html
-    assert "6 planned runs are not recorded yet" in html and "this copy" not in html
-    assert "sweep" not in html and ".json" not in html  # no work queue on a reader's page
-    fetched = RunsFolder(tmp_path, "Run records fetched from https://example.org/a.tar.gz on 2026-11-27 (4 files).")
-    assert "fetched from https://example.org/a.tar.gz" in sentences.provenance_html(load_runs("training", tmp_path), fetched)
-
-
 def test_live_training_switch():
     assert train.live_training({"S6_LIVE_TRAIN": "1"})[0] is True
     assert train.live_training({"S6_LIVE_TRAIN": "0"})[0] is False
@@ -439,11 +419,3 @@ def test_the_tuning_table_has_each_seed_the_mean_and_the_worst(tmp_path):
     table = results.tuning_table(results.summarize(load_runs("tuning", tmp_path))).set_index("candidate")
     assert table.loc["tune-base", ["seed 101", "seed 102", "seed 103"]].tolist() == [99.5] * 3
     assert math.isnan(table.loc["tune-translate", "mean (%)"])
-
-
-def test_the_trials_in_words(tmp_path):
-    for seed in (1, 2, 3):
-        write(tmp_path, planned("pool-none", seed), accs=curve(99.0, 15))
-    text = sentences.trials_markdown(results.summarize(load_runs("ablations", tmp_path)))
-    assert "- **Trial 9**, 8,910 parameters:" in text and "Here: `pool-none`, 99.00 ± 0.00% over 3 seeds." in text
-    assert "Here: `original`, see the training chapter." in text and "Here: `width-wide`, not run yet." in text
