@@ -118,3 +118,46 @@ def test_runs_end_to_end_on_a_subset(mnist_root, tmp_path):
     assert sum(v.numel() for k, v in state.items() if "running" not in k and "num_batches" not in k) == \
         saved["parameters"] == models.count_parameters(models.build_model(FAST.model))
     assert not (tmp_path / "data").exists()  # S6_DATA_DIR was used, nothing downloaded
+
+
+RECORDS = SCRIPT.parent / "train_net6-runs"
+
+
+def test_the_scripts_recorded_runs_are_the_script_as_it_stands():
+    """Each committed run of the script ran its defaults on all of MNIST (a device and the loader's
+    workers aside), so the page may call them the script's own results."""
+    records = sorted(RECORDS.glob("train_net6-s*.json"))
+    if not records:
+        pytest.skip("no recorded runs of the script yet")
+    defaults = vars(_parser_defaults())
+    for path in records:
+        record = json.loads(path.read_text())
+        differs = {k: v for k, v in record["settings"].items()
+                   if k not in ("seed", "device", "workers") and defaults.get(k) != v}
+        assert not differs, f"{path.name} ran other settings than the script's defaults: {differs}"
+        assert (record["train_images"], record["test_images"]) == (60_000, 10_000)
+        assert len(record["epochs"]) == defaults["epochs"]
+
+
+def _parser_defaults():
+    spec = importlib.util.spec_from_file_location("train_net6_defaults", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.parse_args([])
+
+
+@pytest.mark.slow
+def test_the_training_page_states_the_scripts_recorded_runs(built_site):
+    """The accuracies the training page gives for the script's runs are those runs' records."""
+    import html
+    import re
+
+    records = [json.loads(p.read_text()) for p in sorted(RECORDS.glob("train_net6-s*.json"))]
+    if not records:
+        pytest.skip("no recorded runs of the script yet")
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", (built_site / "book/mnist/training.html").read_text()))
+                    .split())
+    finals = ", ".join(f"{r['epochs'][-1]['test_acc']:.2f}" for r in records)
+    low = min(min(e["test_acc"] for e in r["epochs"][-3:]) for r in records)
+    assert finals in text, f"the training page does not give the script's final accuracies {finals}"
+    assert f"{low:.2f}" in text
