@@ -313,6 +313,18 @@ def bar_table(record: dict) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+def precision_check(record: dict) -> dict | None:
+    """Does "auto" pick the faster number format here? {"auto", "bf16_speedup" (float32's seconds per epoch
+    over bf16's, pipeline B), "agrees"}; None where the record lacks either row."""
+    rows = {row["name"]: row for row in record["configs"]}
+    if "B, float32" not in rows or "B, bf16" not in rows:
+        return None
+    speedup = rows["B, float32"]["seconds_per_epoch"] / rows["B, bf16"]["seconds_per_epoch"]
+    fast_path = rows.get("B, fast path", rows["B, bf16"])  # left out where it ran as the bf16 row
+    auto = fast_path["engine"]["precision"]
+    return {"auto": auto, "bf16_speedup": speedup, "agrees": (auto == "bf16-autocast") == (speedup > 1)}
+
+
 def table(record: dict) -> str:
     """The benchmark as text: the time to the bar, a row per configuration, then the device and what ran where."""
     refs = [ref for ref in REFERENCES if any(row["name"] == ref for row in record["configs"])]
@@ -335,6 +347,10 @@ def table(record: dict) -> str:
                  f"{record['warmup_epochs']} warm-up + up to {record['epochs']} timed epochs, each with its test "
                  f"evaluation; 20 epochs = 20 x s/epoch")
     lines += [f"{row['name']}: {row['engine']['fallback']}" for row in record["configs"] if row["engine"]["fallback"]]
+    check = precision_check(record)
+    if check:
+        lines.append(f"precision: auto picks {check['auto']} here; bf16 ran {check['bf16_speedup']:.2f}x as fast as "
+                     f"float32" + ("" if check["agrees"] else " (auto did not pick the faster format)"))
     if record["sweeps"]:
         lines += ["", f"{'sweep':16} {'jobs':>4} {'threads':>7} {'epochs/hour':>12} "
                       f"{f'{PLAN_EPOCHS}-epoch runs/hour':>22}" + "".join(f"{'vs ' + ref:>18}" for ref in refs)]

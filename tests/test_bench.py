@@ -251,3 +251,18 @@ def test_a_broken_bench_record_names_the_field(change, field, problem):
 def test_a_run_record_is_not_a_bench_record():
     with pytest.raises(RecordError, match="this s6lib reads 'bench' version"):
         validate_bench({"schema_version": records.SCHEMA_VERSION, "status": "complete"})
+
+
+def test_the_precision_check_says_whether_auto_picked_the_faster_format():
+    record = make_bench()
+    assert bench.precision_check(record) is None  # no bf16 row of its own
+    bf16_row = copy.deepcopy(record["configs"][2])
+    bf16_row.update(name="B, bf16", seconds_per_epoch=0.2,
+                    engine=engine_record("eager", "bf16-autocast"))
+    record["configs"].insert(3, bf16_row)
+    check = bench.precision_check(record)
+    assert check["bf16_speedup"] == pytest.approx(2.0) and check["agrees"]  # the fast path runs bf16
+    assert "bf16 ran 2.00x as fast as float32" in bench.table(record)
+    bf16_row["seconds_per_epoch"] = 0.8  # bf16 slower, yet auto picked it
+    assert not bench.precision_check(record)["agrees"]
+    assert "auto did not pick the faster format" in bench.table(record)
