@@ -79,6 +79,9 @@ def bench(recipe: Recipe, *, epochs: int, warmup: int = 1, device="auto", worker
                           f"bar_epochs={bar_epochs}: need epochs >= 1, warmup >= 0, workers_max >= 0, "
                           f"sweep_epochs >= 1, bar_epochs >= 0")
     bar = [get_recipe(name) for name in bar_recipes if stored_name(name) in RECIPES] if bar_epochs else []
+    for name in bar_recipes if bar_epochs else ():
+        if stored_name(name) not in RECIPES:
+            log(f"--- time to the bar: no recipe {name!r} yet; left out")
     runs, seen = [], {}
     for c in configs:  # refuse a configuration that cannot run before any work; leave out repeats
         run_recipe = validate(dataclasses.replace(recipe, pipeline=c["pipeline"],
