@@ -7,8 +7,9 @@ so the achieved rate is a floor). The peak is arithmetic, not a measurement:
 - a CPU: cores × clock × vector lanes × FMA units × 2 FLOP per fused multiply-add, with the lanes
   from the widest vector extension the CPU reports (AVX-512: 16 float32 lanes, AVX2: 8) but at most
   the width of its FMA datapath (AMD's Zen 4, family 25, runs AVX-512 on 256-bit pipes: 8 lanes),
-  2 FMA units per core (what current x86 server cores have; the CPU does not report it), and for bf16 twice the float32 rate with AVX512-BF16 (each 32-bit lane holds two bf16 products)
-  or 1,024 FLOP per cycle per core with AMX. The clock is measured (`measure_clock_ghz`: a chain
+  2 FMA units per core (what current x86 server cores have; the CPU does not report it), and for
+  bf16 twice the float32 rate with AVX512-BF16 (each 32-bit lane holds two bf16 products) or 1,024
+  FLOP per cycle per core with AMX. The clock is measured (`measure_clock_ghz`: a chain
   of dependent integer adds, one per cycle) where a C compiler is at hand: a virtual machine's
   /proc/cpuinfo shows the nominal rate, below the clock the cores run at under load;
 - a GPU: the datasheet's dense rate for the precision (no sparsity), by device name.
