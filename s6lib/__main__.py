@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--sweep-epochs", type=int, default=2,
                        help="epochs of each run of the sweep-throughput rows (1 job, and one job per CPU core)")
     bench.add_argument("--bar-epochs", type=int, default=2,
-                       help="timed epochs of each recipe (original, fast, quick) for its time to the bar, on one "
+                       help="timed epochs of each recipe (original, fast, short) for its time to the bar, on one "
                             "core and on all cores; 0 leaves the time to the bar out")
     bench.add_argument("--runs-dir", type=Path, default=Path("book/runs"),
                        help="records whose verdict on the bar the time-to-bar rows state")
