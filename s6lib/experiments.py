@@ -387,6 +387,15 @@ QUICK_ROUND: tuple[Experiment, ...] = (
               "fast recipe's 11th (25%)."),
 )
 
+# Written down once the quick round was judged: the rule's pick, which tests/test_selection.py checks
+# against the records on main. No candidate met the bar, so its recipe is called "short", not quick
+# (RECIPES["short"]); it trains once on all 60,000 images with seeds 1-5, measured on the test set.
+QUICK_WINNER = next(e for e in QUICK_ROUND if e.key == "quick-e8")
+SHORT = Experiment("short", "quick", f"{QUICK_WINNER.key} on all 60,000 training images, seeds 1–5",
+                   "Does the quick round's pick hold 99.4% in each of its last 3 epochs on the test set, in every "
+                   "seed?", why="Only these runs see the test set, and nothing is chosen after them.",
+                   recipe="short", seeds=FIVE)
+
 
 def _final(winner: Experiment) -> Experiment:
     """A track's final runs, named after the track: its last round's winner as it is but for the data
@@ -415,6 +424,7 @@ PLANS: Mapping[str, tuple[Experiment, ...]] = MappingProxyType({
        for n in range(1, max(map(len, ROUNDS.values())) + 1)},
     "best": tuple(FINALS.values()),
     "quick-round": QUICK_ROUND,
+    "short": (SHORT,),
 })
 
 

@@ -92,8 +92,8 @@ EPOCH_V3 = {**{k: v for k, v in EPOCH.items() if not k.startswith("val_")}, "tes
 
 
 # A benchmark record: one `python -m s6lib bench` on one machine (s6lib.bench).
-BENCH_SCHEMA_VERSION = 3
-BENCH_READS = (2, 3)  # version 2 records have no FLOP counts and no peak
+BENCH_SCHEMA_VERSION = 4
+BENCH_READS = (2, 3, 4)  # version 2 records have no FLOP counts and no peak; before 4, no time to the bar
 BENCH_SCHEMA: dict = {
     "schema_version": int,  # BENCH_SCHEMA_VERSION
     "kind": str,  # "bench": tells a benchmark record from a run record
@@ -142,6 +142,27 @@ BENCH_ROW_V3 = {
     "gflops": float,  # FLOPs of the epoch (training and evaluation) / its seconds, in GFLOP/s
     "peak": _PEAK,  # of the cores (threads) or the GPU the row used, in its precision
     "fraction_of_peak": (float, type(None)),  # gflops / peak["gflops"]
+}
+
+
+# Version 4 adds the headline: each recipe's time to the bar (s6lib.bench.time_to_bar) and the ceiling.
+BENCH_V4 = {
+    "ceiling": {"clock_ghz": (float, type(None)), "clock_source": str, "nominal_ghz": (float, type(None)),
+                "matmul_size": int, "rows": list},  # rows: {"cores", "matmul_gflops", "peak"} per core count
+    "time_to_bar": list,  # one BENCH_BAR row per (recipe, core count)
+}
+BENCH_BAR = {
+    "recipe": str,  # stored name
+    "cores": int, "threads": int, "workers": int, "pipeline": str,
+    "engine": SCHEMA["engine"],
+    "epoch_seconds": list, "seconds_per_epoch": float,
+    "epochs": int,  # the recipe's
+    "run_seconds": float,  # seconds_per_epoch * epochs
+    "records": {"experiment": str, "planned": int, "complete": int, "lowest": (float, type(None)),
+                "meets": (bool, type(None))},  # what the recipe's records say of the strict bar
+    "seconds_to_bar": (float, type(None)),  # run_seconds where the records meet the bar, else null
+    **BENCH_ROW_V3,
+    "fraction_of_ceiling": float,  # gflops / the ceiling's matmul_gflops on as many cores
 }
 
 
@@ -284,7 +305,13 @@ def validate_bench(record, source: str = "<bench record>") -> dict:
         fail("schema_version", f"is {record.get('kind')!r} version {version!r}; "
                                f"this s6lib reads 'bench' versions {', '.join(map(str, BENCH_READS))}")
     v3 = version >= 3
-    _check_fields(record, {**BENCH_SCHEMA, **(BENCH_V3 if v3 else {})}, "", fail)
+    _check_fields(record, {**BENCH_SCHEMA, **(BENCH_V3 if v3 else {}), **(BENCH_V4 if version >= 4 else {})}, "", fail)
+    for i, row in enumerate(record["time_to_bar"] if version >= 4 else []):
+        if not isinstance(row, dict):
+            fail(f"time_to_bar[{i}]", "expected an object")
+        _check_fields(row, BENCH_BAR, f"time_to_bar[{i}].", fail)
+        if (row["seconds_to_bar"] is None) == bool(row["records"]["meets"]):
+            fail(f"time_to_bar[{i}].seconds_to_bar", "is a time exactly where the recipe's records meet the bar")
     row_extra = BENCH_ROW_V3 if v3 else {}
     for i, row in enumerate(record["configs"]):
         if not isinstance(row, dict):

@@ -81,12 +81,23 @@ def make_bench(epochs=20) -> dict:
                 **RATE}
 
     graph = {"step": "cuda-graph", "precision": "bf16-autocast", "fallback": None, "capture_seconds": 0.8}
+
+    def to_bar(recipe, seconds, epochs, meets, lowest):
+        verdict = {"experiment": recipe, "planned": 5, "complete": 5, "lowest": lowest, "meets": meets}
+        return {"recipe": recipe, "cores": 16, "threads": 16, "workers": 0, "pipeline": "B", "engine": dict(graph),
+                "epoch_seconds": [seconds], "seconds_per_epoch": seconds, "epochs": epochs,
+                "run_seconds": seconds * epochs, "records": verdict, "seconds_to_bar": seconds * epochs if meets else None,
+                **RATE, "fraction_of_ceiling": 0.01}
+
     return {
         "schema_version": records.BENCH_SCHEMA_VERSION, "kind": "bench", "recipe": {"name": "seed"}, "seed": 1,
         "warmup_epochs": 1, "epochs": epochs, "limit_train": None, "limit_test": None, "workers_max": 16,
         "startup_seconds": 0.5,
         "flops": {"train_per_image": 6.2e6, "eval_per_image": 2.1e6, "train_images": 59_904, "eval_images": 10_000,
                   "method": "torch.utils.flop_counter"},
+        "ceiling": {"clock_ghz": None, "clock_source": "not a CPU", "nominal_ghz": None, "matmul_size": 2048,
+                    "rows": [{"cores": 16, "matmul_gflops": 33_000.0, "peak": RATE["peak"]}]},
+        "time_to_bar": [to_bar("seed", 2.0, 20, False, 99.18), to_bar("fast", 0.5, 15, True, 99.43)],
         "configs": [row("A, 2 workers", "A", 2, EAGER, 4.0), row("A, all workers", "A", 16, EAGER, 2.0),
                     row("B, float32", "B", 0, EAGER, 0.4), row("B, fast path", "B", 0, graph, 0.1)],
         "sweeps": [{"jobs": 1, "threads": 16, "runs": 1, "epochs_per_run": 2, "seconds": 1.0, "epochs_per_hour": 7200.0,
@@ -110,10 +121,31 @@ def test_the_table_shows_speedups_measured_20_epochs_and_capture():
     assert "peak: datasheet" in text and "6.20 M per training step" in text
 
 
+def test_the_headline_gives_a_time_to_the_bar_only_where_the_records_meet_it():
+    text = bench.table(make_bench())
+    lines = text.splitlines()
+    assert lines[0].startswith("time to the bar")
+    original = next(line for line in lines if line.startswith("original"))
+    fast = next(line for line in lines if line.startswith("fast "))
+    assert "misses (99.18%)" in original and "0.7 min" in original  # 20 x 2.0 s, one run, but no time to the bar
+    assert fast.count("0.1 min") == 2  # 15 x 0.5 s: one run, and the time to the bar
+    assert "ceiling on 16 core(s): 33,000.0 GFLOP/s" in text
+
+
+def test_a_version_3_record_without_the_headline_still_reads():
+    record = make_bench()
+    record.update(schema_version=3)
+    for key in ("ceiling", "time_to_bar"):
+        record.pop(key)
+    validate_bench(record)
+    assert bench.table(record).startswith("configuration")
+
+
 def test_a_version_2_record_without_flop_counts_still_reads():
     record = make_bench()
     record.update(schema_version=2)
-    record.pop("flops")
+    for key in ("flops", "ceiling", "time_to_bar"):
+        record.pop(key)
     for row in [*record["configs"], *record["sweeps"]]:
         for key in RATE:
             row.pop(key)
@@ -130,6 +162,48 @@ def test_the_peak_is_worked_out_from_the_cpu_and_said_how():
     assert peak["gflops"] > 0 and "2 cores" in peak["basis"] and "FMA" in peak["basis"]
     assert hardware.gpu_peak("NVIDIA H200", "bf16-autocast")["gflops"] == 989_400.0
     assert hardware.gpu_peak("Some GPU", "float32") is None
+
+
+def test_the_clock_is_measured_where_a_compiler_is_at_hand_and_the_ceiling_is_a_real_rate():
+    from s6lib import hardware
+
+    ghz = hardware.measure_clock_ghz()
+    if ghz is None:
+        pytest.skip("no C compiler or not x86-64: the peak uses the nominal clock")
+    assert 0.8 < ghz < 7.0  # a real core's clock, not a count of loops
+    assert hardware.clock()["source"].startswith("measured")
+    assert 0.1 < hardware.matmul_ceiling(1, n=256, repeats=2) < 5_000
+
+
+def test_a_zen_4_core_runs_avx_512_at_the_rate_of_its_256_bit_fma_pipes(monkeypatch):
+    from s6lib import hardware
+
+    fields = {"vendor_id": "AuthenticAMD", "cpu family": "25"}
+    monkeypatch.setattr(hardware, "_cpu_field", fields.get)
+    monkeypatch.setattr(hardware, "_cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
+    clock = {"ghz": 3.0, "source": "measured"}
+    assert hardware.cpu_peak(1, "float32", clock)["gflops"] == pytest.approx(3.0 * 8 * 2 * 2)
+    assert hardware.cpu_peak(1, "bf16-autocast", clock)["gflops"] == pytest.approx(3.0 * 8 * 2 * 2 * 2)
+    fields["vendor_id"] = "GenuineIntel"  # an Intel core with AVX-512: 16 lanes
+    assert hardware.cpu_peak(2, "float32", clock)["gflops"] == pytest.approx(2 * 3.0 * 16 * 2 * 2)
+
+
+def test_the_bar_verdict_is_the_records_every_planned_seed_in_its_last_three_epochs(tmp_path):
+    import json
+
+    from s6lib import experiments as ex
+    from s6lib.results import min_last
+    from conftest import ROOT
+
+    runs = ROOT / "book" / "runs"
+    fast = bench.bar_verdict("fast", runs)
+    records = [json.loads((runs / "cpu" / f"fast-s{s}.json").read_text()) for s in ex.get_experiment("fast").seeds]
+    lowest = min(min_last(r) for r in records)
+    assert fast == {"experiment": "fast", "planned": 5, "complete": 5, "lowest": lowest, "meets": lowest >= 99.4}
+    assert bench.bar_verdict("original", runs)["experiment"] == "seed"
+    assert bench.bar_verdict("fast", tmp_path) == {"experiment": "fast", "planned": 5, "complete": 0, "lowest": None,
+                                                   "meets": None}  # no records: no verdict
+    assert bench.bar_verdict("no-such-recipe", runs)["meets"] is None
 
 
 def test_a_training_step_of_net6_costs_about_six_mflop_per_image():
@@ -151,7 +225,11 @@ def test_a_bench_record_round_trips(tmp_path):
 
 @pytest.mark.parametrize("change, field, problem", [
     (lambda r: r.pop("startup_seconds"), "startup_seconds", "is missing"),
-    (lambda r: r.update(kind="run"), "schema_version", "this s6lib reads 'bench' versions 2, 3"),
+    (lambda r: r.update(kind="run"), "schema_version", "this s6lib reads 'bench' versions 2, 3, 4"),
+    (lambda r: r.pop("time_to_bar"), "time_to_bar", "is missing"),
+    (lambda r: r["time_to_bar"][0].update(seconds_to_bar=40.0), "time_to_bar[0].seconds_to_bar",
+     "exactly where the recipe's records meet the bar"),
+    (lambda r: r["time_to_bar"][1]["records"].pop("lowest"), "time_to_bar[1].records.lowest", "is missing"),
     (lambda r: r["configs"][0].update(fraction_of_peak=1.7), "configs[0].fraction_of_peak", "the peak is wrong"),
     (lambda r: r["sweeps"][0].update(peak=None), "sweeps[0].fraction_of_peak", "else null"),
     (lambda r: r["configs"][1].update(gflops=float("nan")), "configs[1].gflops", "finite number > 0"),
@@ -173,3 +251,18 @@ def test_a_broken_bench_record_names_the_field(change, field, problem):
 def test_a_run_record_is_not_a_bench_record():
     with pytest.raises(RecordError, match="this s6lib reads 'bench' version"):
         validate_bench({"schema_version": records.SCHEMA_VERSION, "status": "complete"})
+
+
+def test_the_precision_check_says_whether_auto_picked_the_faster_format():
+    record = make_bench()
+    assert bench.precision_check(record) is None  # no bf16 row of its own
+    bf16_row = copy.deepcopy(record["configs"][2])
+    bf16_row.update(name="B, bf16", seconds_per_epoch=0.2,
+                    engine=engine_record("eager", "bf16-autocast"))
+    record["configs"].insert(3, bf16_row)
+    check = bench.precision_check(record)
+    assert check["bf16_speedup"] == pytest.approx(2.0) and check["agrees"]  # the fast path runs bf16
+    assert "bf16 ran 2.00x as fast as float32" in bench.table(record)
+    bf16_row["seconds_per_epoch"] = 0.8  # bf16 slower, yet auto picked it
+    assert not bench.precision_check(record)["agrees"]
+    assert "auto did not pick the faster format" in bench.table(record)

@@ -8,6 +8,7 @@ import pytest
 from s6lib import experiments as ex
 from s6lib import selection
 from s6lib.models import build_model, count_parameters
+from s6lib.recipes import RECIPES
 from s6lib.records import write_record
 from s6lib.selection import SelectionError, round_scores, winner
 from conftest import ROOT
@@ -164,3 +165,15 @@ def test_when_no_quick_candidate_meets_the_bar_the_closest_is_picked_and_the_gap
     (tmp_path / "cpu" / f"{e8}-s101.json").unlink()
     with pytest.raises(SelectionError, match=f"{e8} seed 101"):
         selection.quick_round(tmp_path)
+
+
+def test_the_quick_round_s_pick_is_the_rule_s_from_the_committed_records_on_all_the_training_images():
+    """Plan "short" trains the candidate the quick rule picks from the records on main, as it is but for
+    the data (no validation split: all 60,000 training images and the test set) and the seeds (1-5); it
+    is called quick only where it met the bar."""
+    pick = selection.quick_round(RUNS)
+    assert ex.QUICK_WINNER.key == pick.winner.score.key and ex.QUICK_WINNER in ex.QUICK_ROUND
+    name = "quick" if pick.meets else "short"
+    assert RECIPES[name] == dataclasses.replace(ex.QUICK_WINNER.build(), name=name, validation=None)
+    assert ex.get_plan(name) == (ex.get_experiment(name),) and ex.get_experiment(name).seeds == ex.FIVE
+    assert ex.get_experiment(name).build() == RECIPES[name]
