@@ -46,6 +46,13 @@ CHUNK = 64 * 2**10
 class RunsFolder:
     path: Path | None  # the runs folder (with gpu/ and cpu/ in it), None when there are no records
     source: str  # a sentence for the page: where the records came from, or what is missing and how to get it
+    fetched: bool = False  # the records came from $S6_REPOSITORY, not from this copy of the book
+
+    @property
+    def worth_saying(self) -> bool:
+        """Whether a page should say where its records came from: they were fetched (a chapter opened
+        alone, as in Colab), or there are none. A page in its own book says nothing."""
+        return self.fetched or self.path is None
 
 
 def locate_runs(start: str | Path | None = None) -> RunsFolder:
@@ -123,7 +130,7 @@ def _fetch_locked(url: str, cache: Path, runs: Path, stamp: Path, timeout: float
     _restore_old(cache)
     cached = _cached_problem(runs, stamp)  # None: the copy is there and validates
     if cached is None and time.time() - stamp.stat().st_mtime < FRESH_SECONDS:
-        return RunsFolder(runs, _fetched_text(url, stamp, runs))
+        return RunsFolder(runs, _fetched_text(url, stamp, runs), fetched=True)
     deadline = time.monotonic() + timeout
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -131,11 +138,12 @@ def _fetch_locked(url: str, cache: Path, runs: Path, stamp: Path, timeout: float
     except (OSError, ValueError, EOFError, zlib.error, tarfile.TarError, RecordError) as err:  # URLError, timeouts
         why = " ".join(str(getattr(err, "reason", err)).split())[:300] or type(err).__name__
         if cached is None:
-            return RunsFolder(runs, _fetched_text(url, stamp, runs) + f" (A newer copy could not be fetched: {why}.)")
+            return RunsFolder(runs, _fetched_text(url, stamp, runs) + f" (A newer copy could not be fetched: {why}.)",
+                              fetched=True)
         return RunsFolder(None, f"No run records here: this notebook has no book/runs beside it, and fetching them "
                                 f"from {url} failed ({why}). With a network, run this cell again; or clone the "
                                 f"book's repository and set ${RUNS_ENV} to its book/runs.")
-    return RunsFolder(runs, _fetched_text(url, stamp, runs))
+    return RunsFolder(runs, _fetched_text(url, stamp, runs), fetched=True)
 
 
 def _cached_problem(runs: Path, stamp: Path) -> str | None:
