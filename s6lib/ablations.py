@@ -18,9 +18,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import comparisons
+from . import comparisons, original
 from . import experiments as ex
-from . import original
 from .mistakes import confusion_matrix
 from .results import Summary
 from .style import points

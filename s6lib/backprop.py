@@ -12,9 +12,9 @@ equations with their numbers substituted, for the pages.
     sheet = iterate(CLASS_VALUES, learning_rate=0.5, steps=80)
 """
 
+import math
 from dataclasses import dataclass
 from functools import cache
-import math
 
 import numpy as np
 import pandas as pd

@@ -17,9 +17,9 @@ import pandas as pd
 from . import experiments as ex
 from .field import PUBLIC_RESULTS
 from .models import build_model, count_parameters
+from .recipes import VALIDATION_SPLITS
 from .results import Summary, summarize
 from .runs import load_runs
-from .recipes import VALIDATION_SPLITS
 from .selection import LAST, Score, SelectionError, round_scores
 
 

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from .original import ORIGINAL_LOG
-from .records import RecordError, validate
 from .recipes import get_recipe, recipe_config
+from .records import RecordError, validate
 from .results import LAST_EPOCHS, TARGET
 
 RECIPE = "fast"

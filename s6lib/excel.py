@@ -29,8 +29,19 @@ from sympy.printing.str import StrPrinter
 
 from s6lib import edition
 from s6lib.backprop import (
-    CHAIN_RULE, CLASS_LEARNING_RATES, CLASS_VALUES, COLUMNS, DELTAS, FORWARD, GRADIENT_COLUMNS,
-    SHEET_STEPS, WEIGHT_NAMES, check_learning_rate, check_steps, check_values, iterate,
+    CHAIN_RULE,
+    CLASS_LEARNING_RATES,
+    CLASS_VALUES,
+    COLUMNS,
+    DELTAS,
+    FORWARD,
+    GRADIENT_COLUMNS,
+    SHEET_STEPS,
+    WEIGHT_NAMES,
+    check_learning_rate,
+    check_steps,
+    check_values,
+    iterate,
 )
 
 HEADER_ROW = 20  # rows above it hold the title, η (and the biases, if any), a note and the chart

@@ -28,7 +28,6 @@ from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
 from .models import get_spec, spec_to_dict
-from .original import SYLLABUS
 from .recipes import ConfigError, Recipe, get_recipe, validate
 from .records import RecordError, fingerprint, load_record
 from .train import run_config

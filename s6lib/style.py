@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import numbers
+import re
 from html import escape
 
 import matplotlib

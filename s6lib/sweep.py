@@ -33,8 +33,8 @@ import torch
 from tqdm import tqdm
 
 from .data import DataError
-from .records import RecordError, RecordInUse, WriteLock, load_record, mark_stopped
 from .recipes import ConfigError, Recipe
+from .records import RecordError, RecordInUse, WriteLock, load_record, mark_stopped
 from .train import RunFailed, check_output, checked_config, resolve_device, run
 
 INPUT_ERRORS = (ConfigError, DataError, RecordError, RecordInUse)  # what a child reports as it is

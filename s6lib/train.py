@@ -22,8 +22,18 @@ import numpy as np
 import torch
 
 from . import data, graph, records
-from .engine import (Diverged, engine_record, make_optimizer, make_scheduler, misclassified, prepare_model,
-                     select_engine, select_precision, test, train)
+from .engine import (
+    Diverged,
+    engine_record,
+    make_optimizer,
+    make_scheduler,
+    misclassified,
+    prepare_model,
+    select_engine,
+    select_precision,
+    test,
+    train,
+)
 from .models import build_model, count_parameters, get_spec, spec_to_dict
 from .provenance import git_info, run_environment
 from .recipes import ConfigError, Recipe, recipe_config, validate

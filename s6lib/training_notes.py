@@ -14,8 +14,8 @@ from typing import Sequence
 import pandas as pd
 
 from . import experiments as ex
-from .records import RecordError, load_record
 from .recipes import display_name, get_recipe, stored_name
+from .records import RecordError, load_record
 from .runs import Run
 
 SLOW = 1.5  # a run this many times the median time of its twins stands out

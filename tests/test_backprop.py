@@ -388,8 +388,9 @@ def test_the_sheet_error_captions_sides_match_the_panels():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from conftest import ROOT
     from s6lib.backprop_plots import plot_sheet_error
+
+    from conftest import ROOT
 
     curve = bp.iterate(CLASS_VALUES, 0.5, steps=5)["E_total"]
     top, bottom = (ax.get_position() for ax in plot_sheet_error(curve, curve * 1.001, 0.5).axes)

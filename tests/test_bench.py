@@ -193,6 +193,7 @@ def test_the_bar_verdict_is_the_records_every_planned_seed_in_its_last_three_epo
 
     from s6lib import experiments as ex
     from s6lib.results import min_last
+
     from conftest import ROOT
 
     runs = ROOT / "book" / "runs"

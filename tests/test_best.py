@@ -3,14 +3,14 @@
 import math
 
 import pytest
+from test_records import make_record
+from test_selection import write_round
 
 from s6lib import best, field
 from s6lib import experiments as ex
 from s6lib.models import build_model, count_parameters
 from s6lib.records import write_record
 from s6lib.selection import LAST, round_scores
-from test_records import make_record
-from test_selection import write_round
 
 FINAL = ex.Experiment("best", "best", "the winner on all 60,000 images", "Is the goal met?",
                       model="net6-d05-wide", seeds=ex.FIVE)

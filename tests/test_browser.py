@@ -547,11 +547,11 @@ def test_ink_drawn_while_the_network_loads_is_read_not_replaced(browser, site_ur
 def test_every_sample_gives_pytorchs_probabilities_and_a_cross_exactly_when_wrong(browser, site_url, mnist_root):
     import numpy as np
     import torch
+    from test_digit import CHECKPOINT, page_input
 
     from s6lib import digit
     from s6lib.data import mnist_tensors
     from s6lib.train import load_checkpoint
-    from test_digit import CHECKPOINT, page_input
 
     images, labels = mnist_tensors(False, mnist_root)
     model, _ = load_checkpoint(CHECKPOINT)

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from test_part1_exercises import INDEPENDENT, box_labels
 
-from conftest import BUILD_OUT
 from s6lib import backprop as bp
 from s6lib import by_hand
 from s6lib.excel import HEADER_ROW, column_letter, sheet_title
+
+from conftest import BUILD_OUT
 from test_browser import browser, site_url  # noqa: F401  (fixtures)
-from test_part1_exercises import INDEPENDENT, box_labels
 
 pytestmark = pytest.mark.slow
 

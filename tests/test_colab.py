@@ -16,9 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from test_runs import repository_archive
 
 from conftest import ROOT, toc_pages
-from test_runs import repository_archive
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 
 from s6lib import data
-from s6lib.recipes import ConfigError
 from s6lib.data import (
     ENV_VAR,
     MEAN,
@@ -19,13 +18,13 @@ from s6lib.data import (
     DataError,
     DeviceLoader,
     apply_augment,
+    mnist_tensors,
     normalize,
     prepare_mnist,
     sample_augment,
-    mnist_tensors,
     train_transform,
 )
-from s6lib.recipes import RECIPES, Augment
+from s6lib.recipes import RECIPES, Augment, ConfigError
 
 LOW, HIGH = (0 - MEAN) / STD, (1 - MEAN) / STD  # a normalized black and white pixel
 

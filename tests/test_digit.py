@@ -13,8 +13,8 @@ from torch import nn
 
 from s6lib import digit, engine, train
 from s6lib.data import MEAN, STD, device_loaders, mnist_tensors
-from s6lib.records import load_record
 from s6lib.recipes import RECIPES
+from s6lib.records import load_record
 
 from conftest import ROOT
 

@@ -11,8 +11,18 @@ import sympy as sp
 
 from s6lib import backprop as bp
 from s6lib.excel import (
-    CHART_CELL, FIRST_ROW_INPUTS, HEADER_ROW, NOTE, NOTE_CELL, add_sheet, cache_values, column_letter, excel_formula, formula_table,
-    layout, write_workbook,
+    CHART_CELL,
+    FIRST_ROW_INPUTS,
+    HEADER_ROW,
+    NOTE,
+    NOTE_CELL,
+    add_sheet,
+    cache_values,
+    column_letter,
+    excel_formula,
+    formula_table,
+    layout,
+    write_workbook,
 )
 
 

@@ -4,13 +4,14 @@ import json
 import math
 
 import pytest
-from conftest import ROOT
 
 from s6lib import mnist_exercises as mx
 from s6lib.backprop import CLASS_VALUES, autograd_gradients
 from s6lib.models import get_spec
 from s6lib.receptive_field import measured_receptive_fields
 from s6lib.recipes import get_recipe
+
+from conftest import ROOT
 
 
 def test_block_parameters_by_the_formula():

@@ -7,11 +7,12 @@ import pytest
 
 matplotlib.use("Agg")
 
-from conftest import ROOT  # noqa: E402
 from s6lib import experiments, results  # noqa: E402
 from s6lib.ablations import compare_all  # noqa: E402
 from s6lib.mnist_plots import focus_range, plot_differences, plot_params_vs_accuracy  # noqa: E402
 from s6lib.results import Summary  # noqa: E402
+
+from conftest import ROOT  # noqa: E402
 
 
 def summary(key, finals, parameters=17_022, group="dropout"):

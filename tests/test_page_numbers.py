@@ -12,9 +12,10 @@ import statistics
 
 import pytest
 
-from conftest import ROOT, toc_pages
 from s6lib import experiments as ex
 from s6lib import original
+
+from conftest import ROOT, toc_pages
 
 RUNS = ROOT / ex.RUNS_DIR
 TARGET, LAST = 99.4, 3

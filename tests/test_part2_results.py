@@ -10,11 +10,12 @@ import math
 import numpy as np
 import pytest
 
-from conftest import ROOT
 from s6lib import ablations, comparisons, results
 from s6lib import experiments as ex
 from s6lib.models import NetSpec, build_model, get_spec
 from s6lib.runs import load_runs
+
+from conftest import ROOT
 
 RUNS = ROOT / ex.RUNS_DIR
 

@@ -6,8 +6,19 @@ import pytest
 
 from s6lib import records
 from s6lib.engine import engine_record
-from s6lib.records import (RecordError, RecordInUse, WriteLock, fingerprint, load_any_record, load_record,
-                           load_records, mark_stopped, new_record, validate, write_record)
+from s6lib.records import (
+    RecordError,
+    RecordInUse,
+    WriteLock,
+    fingerprint,
+    load_any_record,
+    load_record,
+    load_records,
+    mark_stopped,
+    new_record,
+    validate,
+    write_record,
+)
 
 from conftest import ROOT
 

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from s6lib import ablations, mistakes, models, original, recipes, records, results, train
 from s6lib import experiments as ex
-from s6lib import ablations, mistakes, models, original, records, recipes, results, train
-from s6lib.runs import load_runs
 from s6lib.engine import engine_record
+from s6lib.runs import load_runs
 
 ENVIRONMENTS = {
     "gpu": {"device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "threads": 16, "python": "3.11",

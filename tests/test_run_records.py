@@ -11,10 +11,11 @@ import re
 
 import pytest
 
-from conftest import ROOT, toc_pages
-from s6lib import experiments as ex
 from s6lib import ablations, models, results, runs
+from s6lib import experiments as ex
 from s6lib.records import load_record
+
+from conftest import ROOT, toc_pages
 
 RUNS = ROOT / ex.RUNS_DIR
 # Run records: the device-class folders (other folders, e.g. bench/, hold other kinds of record).

@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import pytest
+from test_records import make_record
 
 from s6lib import experiments as ex
 from s6lib import selection
@@ -11,8 +12,8 @@ from s6lib.models import build_model, count_parameters
 from s6lib.recipes import RECIPES
 from s6lib.records import write_record
 from s6lib.selection import SelectionError, round_scores, winner
+
 from conftest import ROOT
-from test_records import make_record
 
 RUNS = ROOT / "book" / "runs"
 
