@@ -1,8 +1,8 @@
 # Two commands do all set-up on a fresh machine (see README):
 #   make book   build the site into _build/html (creates .venv on first use)
 #   make student build the student edition into _build/student (see README)
-#   make test   run the test suite, which includes the full book build and a
-#               real-browser check of the built pages
+#   make test   lint, then the test suite, which includes the full book build
+#               and a real-browser check of the built pages
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +12,7 @@ DRAW   := _build/vendor_site/draw
 WEB    := tools/web/node_modules
 MODEL  := book/model/fast-s1.pt
 
-.PHONY: book student test env vendor digit browser office assignments clean
+.PHONY: book student test lint env vendor digit browser office assignments clean
 
 book: env vendor digit
 	rm -rf $(HTML)
@@ -24,8 +24,12 @@ book: env vendor digit
 student: env vendor digit
 	$(BIN)/python tools/student_edition.py
 
-test: env vendor digit browser office
+test: env vendor digit browser office lint
 	$(BIN)/python -m pytest
+
+# pyflakes, pycodestyle and import order, as configured in pyproject.toml
+lint: env
+	$(BIN)/ruff check .
 
 env: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml

@@ -42,7 +42,8 @@ Tools behind the pages
     edition           the full or the student edition (S6_EDITION; `make student`)
     workbook_check    a student's backprop sheet checked: the first wrong cell (`check-workbook`)
     class_report      a class's run records validated, counted and drawn (`class-report`)
-    run_times         minutes: the chapters' stated times, training times from the records  [how to run, instructor guide]
+    run_times         minutes: the chapters' stated times, training times from the records
+                      [how to run, instructor guide]
     guide             the instructor guide's slips table and the assignments' rubric points  [instructor guide]
     __main__          the command line: train, sweep, bench, summary, data, check-workbook, class-report
 

@@ -197,7 +197,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 def _recipe(args: argparse.Namespace):
     overrides = {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "model": args.model}
-    return dataclasses.replace(get_recipe(args.recipe or "original"), **{k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(get_recipe(args.recipe or "original"),
+                               **{k: v for k, v in overrides.items() if v is not None})
 
 
 def _plan_jobs(args: argparse.Namespace) -> tuple[list, Path]:
@@ -217,8 +218,8 @@ def _plan_jobs(args: argparse.Namespace) -> tuple[list, Path]:
     for plan in args.plan:
         only = [key for key in args.only if key in {e.key for e in PLANS[plan]}] if args.only else None
         runs = planned_runs(plan, only=only, seeds=args.seeds) if only != [] else []
-        for run in sorted(runs, key=lambda run: run.seed):
-            jobs.setdefault(out_dir / run.path, Job(run.recipe, run.seed, out_dir / run.path))
+        for planned in sorted(runs, key=lambda planned: planned.seed):
+            jobs.setdefault(out_dir / planned.path, Job(planned.recipe, planned.seed, out_dir / planned.path))
     if args.only:
         known = {e.key for plan in args.plan for e in PLANS[plan]}
         unknown = sorted(set(args.only) - known)

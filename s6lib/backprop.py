@@ -185,7 +185,8 @@ def _compiled(forms=None):
     `forms`, a tuple of (weight, form) pairs, replaces SymPy's derivatives by other formulas
     (the original sheet's); by default the gradients are `derived_gradient`'s.
     """
-    gradients = [derived_gradient(w) for w in WEIGHTS] if forms is None else [in_inputs(dict(forms)[w]) for w in WEIGHTS]
+    gradients = ([derived_gradient(w) for w in WEIGHTS] if forms is None
+                 else [in_inputs(dict(forms)[w]) for w in WEIGHTS])
     outputs = [in_inputs(s) for s in FORWARD] + gradients
     return sp.lambdify(_PARAMETERS, outputs, modules=[{"sigmoid": _stable_sigmoid}, "numpy"], cse=True)
 

@@ -42,7 +42,8 @@ def _labels(values, show):
     text = {f"i{k}": f"$i_{k}$ = {v[f'i{k}']:g}" for k in (1, 2)}
     if show == "weights":
         return text | {"h1": "$h_1 \\to a_{h1}$", "h2": "$h_2 \\to a_{h2}$", "o1": "$o_1 \\to a_{o1}$",
-                       "o2": "$o_2 \\to a_{o2}$", "E1": f"$E_1$\n$t_1$ = {v['t1']:g}", "E2": f"$E_2$\n$t_2$ = {v['t2']:g}"}
+                       "o2": "$o_2 \\to a_{o2}$", "E1": f"$E_1$\n$t_1$ = {v['t1']:g}",
+                       "E2": f"$E_2$\n$t_2$ = {v['t2']:g}"}
     if show == "forward":
         row = forward_pass(v)
         for unit in ("h1", "h2", "o1", "o2"):

@@ -48,7 +48,8 @@ CONFIGS = (
     {"name": "A, 2 workers", "pipeline": "A", "workers": 2, "engine": "eager", "precision": "float32", "max_epochs": 5},
     {"name": "A, all workers", "pipeline": "A", "workers": "all", "engine": "eager", "precision": "float32",
      "max_epochs": 5},
-    {"name": "B, float32", "pipeline": "B", "workers": 0, "engine": "eager", "precision": "float32", "max_epochs": None},
+    {"name": "B, float32", "pipeline": "B", "workers": 0, "engine": "eager", "precision": "float32",
+     "max_epochs": None},
     {"name": "B, bf16", "pipeline": "B", "workers": 0, "engine": "eager", "precision": "bf16", "max_epochs": None},
     {"name": "B, fast path", "pipeline": "B", "workers": 0, "engine": None, "precision": "auto", "max_epochs": None},
 )
@@ -56,7 +57,8 @@ REFERENCES = ("A, 2 workers", "A, all workers")  # speed-ups are relative to the
 PROJECTED_EPOCHS = 20  # the target: a 20-epoch run
 PLAN_EPOCHS = 15  # a planned run's epochs (the fast recipe's): sweep throughput is in runs of this length
 MNIST_TRAIN, MNIST_TEST = 60_000, 10_000  # images
-BAR_RECIPES = ("original", "fast", "short")  # timed to the bar, in this order (short: the quick round's pick, not quick)
+# timed to the bar, in this order (short: the quick round's pick, not quick)
+BAR_RECIPES = ("original", "fast", "short")
 RUNS_DIR = Path("book") / "runs"  # the records whose verdict the time-to-bar rows state
 
 
@@ -244,7 +246,8 @@ def _flops(recipe: Recipe, device: torch.device, limit_train: int | None, limit_
     n_train = limit_train or MNIST_TRAIN
     return {"train_per_image": hardware.step_flops(model, recipe.batch_size, train=True),
             "eval_per_image": hardware.step_flops(model, recipe.test_batch_size, train=False),
-            "train_images": n_train // recipe.batch_size * recipe.batch_size if n_train >= recipe.batch_size else n_train,
+            "train_images": (n_train // recipe.batch_size * recipe.batch_size if n_train >= recipe.batch_size
+                             else n_train),
             "eval_images": limit_test or MNIST_TEST,
             "method": "torch.utils.flop_counter.FlopCounterMode: convolutions and matrix products, forward and "
                       "backward; elementwise work (ReLU, BatchNorm, the optimizer) is not counted"}

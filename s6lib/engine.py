@@ -96,7 +96,9 @@ def select_precision(asked: str, device: torch.device) -> tuple[str, str | None]
         return FLOAT32, "float32 as asked"
     if native_bf16(device):
         return BF16, None
-    why = f"{device.type} has no native bf16 ({'compute capability < 8.0' if device.type == 'cuda' else 'no AVX512-BF16 or AMX' if device.type == 'cpu' else device.type})"
+    missing = ('compute capability < 8.0' if device.type == 'cuda' else 'no AVX512-BF16 or AMX' if device.type == 'cpu'
+               else device.type)
+    why = f"{device.type} has no native bf16 ({missing})"
     if asked == "bf16":
         raise ConfigError(f"precision 'bf16' cannot run here: {why}; use --precision auto or float32")
     return FLOAT32, f"float32: {why}"

@@ -226,7 +226,8 @@ def sheet_title(learning_rate):
 def library_values(learning_rate, values=CLASS_VALUES, steps=SHEET_STEPS):
     """{cell: value} of one worksheet's table, as the library computes it (`bp.iterate`)."""
     sheet = iterate(values, learning_rate, steps)
-    return {f"{column_letter(c)}{HEADER_ROW + step}": float(v) for step, row in sheet.iterrows() for c, v in row.items()}
+    return {f"{column_letter(c)}{HEADER_ROW + step}": float(v)
+            for step, row in sheet.iterrows() for c, v in row.items()}
 
 
 _FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>([^<]*)</f>(?:<v\s*/>|<v></v>)</c>')

@@ -198,7 +198,7 @@ _BIND_JS = r"""
 """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Answer:
     """What one answer box accepts: `value` at `places` significant digits (`kind` "digits") or
     decimal places (`kind` "decimals"), i.e. within `tolerance`; the hints it gives for `mistakes`
@@ -253,6 +253,10 @@ class Answer:
 
     def _repr_html_(self) -> str:
         return self.html(current_edition())
+
+    def __repr__(self) -> str:
+        # A notebook keeps text/plain beside the HTML: it names the box, never its answer.
+        return f"<answer box {self.label!r}, {self.precision}>"
 
 
 def tolerance_for(value: float, digits: int = 3) -> float:
@@ -343,7 +347,8 @@ def _form(answer: Answer, edition: str) -> str:
     attributes = {
         "kind": answer.kind, "places": str(answer.places), "percent": "true" if answer.percent else "false",
         "precision": answer.precision, "hint": answer.hint,
-        "accepted": json.dumps(accepted), "mistakes": json.dumps(mistakes, ensure_ascii=False), "example": _example(answer)}
+        "accepted": json.dumps(accepted), "mistakes": json.dumps(mistakes, ensure_ascii=False),
+        "example": _example(answer)}
     data = " ".join(f'data-{key}="{html.escape(value)}"' for key, value in attributes.items())
     return (
         f'<form class="s6-answer" {checked}{data}>'

@@ -38,10 +38,14 @@ FMA_UNITS = 2  # per x86 server core: not reported by the CPU, so assumed (and s
 AMX_BF16_FLOP_PER_CYCLE = 1024  # per core, Intel's figure for AMX-BF16
 # Datasheet dense TFLOP/s by (name fragment, precision); the first fragment found in the name is used.
 GPU_DATASHEET = (
-    ("H200", {"float32": 67.0, "bf16-autocast": 989.4}, "NVIDIA H200 datasheet (SXM): FP32 67, BF16 Tensor 989 TFLOPS dense"),
-    ("H100 PCIe", {"float32": 51.2, "bf16-autocast": 756.0}, "NVIDIA H100 datasheet (PCIe): FP32 51, BF16 Tensor 756 TFLOPS dense"),
-    ("H100", {"float32": 67.0, "bf16-autocast": 989.4}, "NVIDIA H100 datasheet (SXM): FP32 67, BF16 Tensor 989 TFLOPS dense"),
-    ("A100", {"float32": 19.5, "bf16-autocast": 312.0}, "NVIDIA A100 datasheet: FP32 19.5, BF16 Tensor 312 TFLOPS dense"),
+    ("H200", {"float32": 67.0, "bf16-autocast": 989.4},
+     "NVIDIA H200 datasheet (SXM): FP32 67, BF16 Tensor 989 TFLOPS dense"),
+    ("H100 PCIe", {"float32": 51.2, "bf16-autocast": 756.0},
+     "NVIDIA H100 datasheet (PCIe): FP32 51, BF16 Tensor 756 TFLOPS dense"),
+    ("H100", {"float32": 67.0, "bf16-autocast": 989.4},
+     "NVIDIA H100 datasheet (SXM): FP32 67, BF16 Tensor 989 TFLOPS dense"),
+    ("A100", {"float32": 19.5, "bf16-autocast": 312.0},
+     "NVIDIA A100 datasheet: FP32 19.5, BF16 Tensor 312 TFLOPS dense"),
 )
 
 

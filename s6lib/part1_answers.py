@@ -126,7 +126,8 @@ LIKELY_MISTAKES = {
     "ex-backprop-table-row": {
         "step 2": lambda: float(bp.iterate(bp.CLASS_VALUES, 0.5, 2).loc[2, "w5"]),
         "sign": lambda: 2 * float(bp.iterate(bp.CLASS_VALUES, 0.5, 2).loc[2, "w5"]) - answer("ex-backprop-table-row"),
-        "no rate": lambda: 2 * answer("ex-backprop-table-row") - float(bp.iterate(bp.CLASS_VALUES, 0.5, 2).loc[2, "w5"]),
+        "no rate": lambda: (2 * answer("ex-backprop-table-row")
+                            - float(bp.iterate(bp.CLASS_VALUES, 0.5, 2).loc[2, "w5"])),
     },
     "ex-backprop-table-half": {
         "updates": _half_updates,

@@ -48,8 +48,10 @@ class Recipe:
     pct_start: float | None = None  # "onecycle": fraction of all steps spent warming up
     normalize: bool = True  # inputs shifted and scaled by MNIST's mean and std (the original's Normalize)
     augment: Augment = field(default_factory=Augment)
-    label_smoothing: float = 0.0  # training targets: 1 - ε on the label, ε spread over all 10 classes (0: plain NLL)
-    validation: str | None = None  # a name in VALIDATION_SPLITS: train on the rest, evaluate there, never on the test set
+    # training targets: 1 - ε on the label, ε spread over all 10 classes (0: plain NLL)
+    label_smoothing: float = 0.0
+    # a name in VALIDATION_SPLITS: train on the rest, evaluate there, never on the test set
+    validation: str | None = None
     ema: float | None = None  # decay per step of an exponential moving average of the weights, which is evaluated
 
 

@@ -245,12 +245,15 @@ def validate(record, source: str = "<record>") -> dict:
         if version == 4:
             for key in evaluated:
                 if row[key] is None:
-                    fail(f"epochs[{i}].{key}", f"is null, but the run {'has validation split ' + repr(split) if split else 'evaluates on the test set'}")
+                    fail(f"epochs[{i}].{key}", "is null, but the run "
+                         f"{'has validation split ' + repr(split) if split else 'evaluates on the test set'}")
             for key in blank:
                 if row[key] is not None:
-                    fail(f"epochs[{i}].{key}", "must be null: a run with a validation split never evaluates the "
-                                               "test set" if split else "must be null: the run has no validation split")
-    for field, value in (("seconds", record["seconds"]), ("engine.capture_seconds", record["engine"]["capture_seconds"])):
+                    fail(f"epochs[{i}].{key}",
+                         "must be null: a run with a validation split never evaluates the "
+                         "test set" if split else "must be null: the run has no validation split")
+    for field, value in (("seconds", record["seconds"]),
+                         ("engine.capture_seconds", record["engine"]["capture_seconds"])):
         if value is not None and value < 0:
             fail(field, f"is {value!r}; a duration cannot be negative")
     if record["status"] not in STATUSES:

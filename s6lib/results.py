@@ -324,7 +324,8 @@ def precision_check(runs_dir: Path | None, key: str = PRECISION_KEY) -> Precisio
     pairs = []
     for planned in ex.planned_runs([ex.get_experiment(key)]) if runs_dir is not None else []:
         found = {}
-        for precision, folder in (("bf16-autocast", Path(runs_dir) / "cpu"), ("float32", Path(runs_dir) / PRECISION_CHECK)):
+        for precision, folder in (("bf16-autocast", Path(runs_dir) / "cpu"),
+                                  ("float32", Path(runs_dir) / PRECISION_CHECK)):
             path = folder / planned.path
             record = load_record(path) if path.exists() else None
             if (record and record["status"] == "complete" and record["engine"]["precision"] == precision
@@ -365,7 +366,8 @@ def tuning_table(summaries: Sequence[Summary]) -> pd.DataFrame:
 
 def choose(summaries: Sequence[Summary]) -> Choice:
     """Apply the tuning rule (the Methods appendix says it in words: the highest worst epoch among
-    every seed's last LAST_EPOCHS, then the higher mean) to the tuning plan's summaries (candidates with every planned seed complete)."""
+    every seed's last LAST_EPOCHS, then the higher mean) to the tuning plan's summaries (candidates with every
+    planned seed complete)."""
     ready = [s for s in summaries if s.n and s.n == s.planned]
     if not ready:
         raise ValueError("no candidate has all its seeds complete")
@@ -516,7 +518,7 @@ def epochs_frame(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per (complete run, epoch) with the run's experiment (the "recipe" column, as readers
     name it: "original" for the stored "seed"), model, seed
     and device: for the learning-curve plots."""
-    rows = [{"recipe": display_name(r["config"]["recipe"]["name"]), "model": r["model"]["name"], "seed": r["config"]["seed"],
-             "device_name": r["environment"]["device_name"], "status": r["status"], **row}
+    rows = [{"recipe": display_name(r["config"]["recipe"]["name"]), "model": r["model"]["name"],
+             "seed": r["config"]["seed"], "device_name": r["environment"]["device_name"], "status": r["status"], **row}
             for r in (run.record for run in runs if run.complete) for row in r["epochs"]]
     return pd.DataFrame(rows, columns=["recipe", "model", "seed", "device_name", "status", *EPOCH])

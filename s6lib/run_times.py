@@ -185,8 +185,8 @@ def recorded_times(runs_dir, device_class: str = "cpu", precision: str | None = 
         table.append(row | {"runs": len(run_seconds), "epoch s (median)": statistics.median(epoch_seconds),
                             "run min (median)": statistics.median(run_seconds) / 60,
                             "run min (least)": min(run_seconds) / 60, "run min (most)": max(run_seconds) / 60})
-    columns = ["recipe", "model", "pipeline", "batch size", "epochs", "train images", "machine", "precision", "threads", "runs",
-               "epoch s (median)", "run min (median)", "run min (least)", "run min (most)", "shared"]
+    columns = ["recipe", "model", "pipeline", "batch size", "epochs", "train images", "machine", "precision", "threads",
+               "runs", "epoch s (median)", "run min (median)", "run min (least)", "run min (most)", "shared"]
     return pd.DataFrame(table, columns=columns)
 
 

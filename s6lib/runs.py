@@ -87,7 +87,8 @@ def find_runs_dir(start: str | Path | None = None) -> Path | None:
 
 
 def archive_url(repository: str) -> str:
-    """The archive of a branch, as GitHub (and the test's stand-in) serves it: <url>/archive/refs/heads/<branch>.tar.gz."""
+    """The archive of a branch, as GitHub (and the test's stand-in) serves it:
+    <url>/archive/refs/heads/<branch>.tar.gz."""
     url, _, branch = repository.rpartition("@")
     if not url or not branch:
         raise ValueError(f"${REPOSITORY_ENV}={repository!r}: expected <url>@<branch>")

@@ -274,7 +274,8 @@ def _check_alive(running: dict) -> None:
     for pid, (process, job) in list(running.items()):
         if process.exitcode not in (None, 0):
             running.pop(pid)
-            how = f"killed by {_signal_name(-process.exitcode)}" if process.exitcode < 0 else f"exit code {process.exitcode}"
+            how = (f"killed by {_signal_name(-process.exitcode)}" if process.exitcode < 0
+                   else f"exit code {process.exitcode}")
             _say_it_died(job, how)
             raise RunFailed(f"the run for {job.out} ({job.recipe.model}, seed {job.seed}) died ({how}; out of "
                             "memory, or killed); the sweep stopped: run it again to resume (this run starts over)")

@@ -102,5 +102,6 @@ def built_site() -> Path:
         BUILD.mkdir(parents=True, exist_ok=True)
         (BUILD / "build.log").write_text(result.stdout + result.stderr)
         if result.returncode != 0:
-            pytest.fail(f"the book build failed (full log: _build/build.log):\n{(result.stdout + result.stderr)[-6000:]}")
+            pytest.fail("the book build failed (full log: _build/build.log):\n"
+                        f"{(result.stdout + result.stderr)[-6000:]}")
     return HTML

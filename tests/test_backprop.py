@@ -398,6 +398,7 @@ def test_the_sheet_error_captions_sides_match_the_panels():
     stacked = top.y0 > bottom.y1 and top.x0 == pytest.approx(bottom.x0)
     cells = json.loads((ROOT / "book/backprop/partial_derivatives.ipynb").read_text())["cells"]
     caption = next(c["metadata"]["mystnb"]["figure"]["caption"] for c in cells
-                   if c["metadata"].get("mystnb", {}).get("figure", {}).get("name") == "fig-partial-derivatives-sheet-error")
+                   if c["metadata"].get("mystnb", {}).get("figure", {}).get("name")
+                   == "fig-partial-derivatives-sheet-error")
     sides = {"left", "right"} if stacked else {"above", "below"}
     assert not sides & set(re.findall(r"[a-z]+", caption.lower())), caption

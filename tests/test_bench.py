@@ -86,7 +86,8 @@ def make_bench(epochs=20) -> dict:
         verdict = {"experiment": recipe, "planned": 5, "complete": 5, "lowest": lowest, "meets": meets}
         return {"recipe": recipe, "cores": 16, "threads": 16, "workers": 0, "pipeline": "B", "engine": dict(graph),
                 "epoch_seconds": [seconds], "seconds_per_epoch": seconds, "epochs": epochs,
-                "run_seconds": seconds * epochs, "records": verdict, "seconds_to_bar": seconds * epochs if meets else None,
+                "run_seconds": seconds * epochs, "records": verdict,
+                "seconds_to_bar": seconds * epochs if meets else None,
                 **RATE, "fraction_of_ceiling": 0.01}
 
     return {

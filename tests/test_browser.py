@@ -578,7 +578,8 @@ def test_every_sample_gives_pytorchs_probabilities_and_a_cross_exactly_when_wron
             assert links == (d["index"] in gallery) == d["in_gallery"], f"test image {d['index']}: gallery link"
             assert f"reads it as {shown['prediction']}" in note.inner_text()
         assert sum("✗" in t for t in buttons.all_inner_texts()) == 8
-        anchor = p.evaluate("async () => (await (await fetch('training.html')).text()).includes('id=\"what-it-gets-wrong\"')")
+        anchor = p.evaluate("async () => (await (await fetch('training.html')).text())"
+                            ".includes('id=\"what-it-gets-wrong\"')")
         assert anchor, "the training chapter has no section #what-it-gets-wrong for the gallery links"
         assert not page.errors, page.errors
     finally:
@@ -608,7 +609,8 @@ def test_draw_pad_by_mouse_keyboard_touch_and_tap(browser, site_url):
         # the samples are buttons, reachable with Tab and pressed with Enter
         p.locator(".s6d-sample").first.focus()
         p.keyboard.press("Enter")
-        assert p.evaluate("() => window.s6draw.settled()")["source"] == p.evaluate("() => window.s6draw.facts.digits[0].index")
+        assert (p.evaluate("() => window.s6draw.settled()")["source"]
+                == p.evaluate("() => window.s6draw.facts.digits[0].index"))
         assert not page.errors, page.errors
     finally:
         page.close()
@@ -645,7 +647,8 @@ def test_the_page_says_what_runs_the_network(browser, site_url):
 
 
 def test_draw_files_are_small(built_site):
-    files = [built_site / "vendor" / name for name in ("draw.js", "net.js")] + list((built_site / "draw").glob("*.json"))
+    files = ([built_site / "vendor" / name for name in ("draw.js", "net.js")]
+             + list((built_site / "draw").glob("*.json")))
     size = sum(p.stat().st_size for p in files)
     print(f"\ndraw page: its scripts, network and samples are {size / 1e3:.0f} KB")
     assert size < 250_000 and json.loads((built_site / "draw" / "net6.json").read_text())["layers"]
@@ -803,7 +806,8 @@ def test_every_text_reads_in_both_themes_also_after_checking_answers(browser, si
                         if i == 0:
                             form.scroll_into_view_if_needed()
                             SHOTS.mkdir(parents=True, exist_ok=True)
-                            form.screenshot(path=str(SHOTS / f"{page_name(page_path)}-answer-{verdict}-{width}-{theme}.png"))
+                            form.screenshot(
+                                path=str(SHOTS / f"{page_name(page_path)}-answer-{verdict}-{width}-{theme}.png"))
                 slider = p.locator(".s6-static-lr-slider [role=slider]")
                 if slider.count():
                     slider.first.focus()

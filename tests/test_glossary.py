@@ -179,7 +179,8 @@ def test_the_glossary_is_in_alphabetical_order_and_has_no_repeated_name():
     firsts = [entry[0] for entry in glossary_entries()]
     assert firsts == sorted(firsts, key=str.lower), "glossary.md: entries out of alphabetical order"
     names = [n.lower() for entry in glossary_entries() for n in entry]
-    assert len(names) == len(set(names)), f"glossary.md names a term twice: {sorted(n for n in names if names.count(n) > 1)}"
+    assert len(names) == len(set(names)), \
+        f"glossary.md names a term twice: {sorted(n for n in names if names.count(n) > 1)}"
 
 
 @pytest.mark.parametrize("term", sorted(REQUIRED, key=str.lower))

@@ -199,8 +199,10 @@ def test_precision_is_bf16_only_where_the_device_computes_it(monkeypatch):
     assert engine.select_precision("bf16", CPU) == ("bf16-autocast", None)
     assert engine.select_precision("float32", CPU) == ("float32", "float32 as asked")
     monkeypatch.setattr(engine, "native_bf16", lambda device: False)
-    assert engine.select_precision("auto", CPU) == ("float32", "float32: cpu has no native bf16 (no AVX512-BF16 or AMX)")
-    with pytest.raises(ConfigError, match="precision 'bf16' cannot run here: cpu has no native bf16.*use --precision auto"):
+    assert engine.select_precision("auto", CPU) == ("float32",
+                                                    "float32: cpu has no native bf16 (no AVX512-BF16 or AMX)")
+    with pytest.raises(ConfigError,
+                       match="precision 'bf16' cannot run here: cpu has no native bf16.*use --precision auto"):
         engine.select_precision("bf16", CPU)
     with pytest.raises(ConfigError, match="unknown precision 'fp8'; choose from: auto, bf16, float32"):
         engine.select_precision("fp8", CPU)

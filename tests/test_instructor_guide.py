@@ -224,7 +224,8 @@ def test_the_executed_guide_shows_the_checks_and_the_class(tmp_path):
 
     nb = nbformat.read(ROOT / f"{GUIDE}.ipynb", as_version=4)
     NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(ROOT / "book")}}).execute()
-    text = "\n".join(o.get("text", "") + "".join(o.get("data", {}).get(kind, "") for kind in ("text/markdown", "text/html"))
+    text = "\n".join(o.get("text", "")
+                     + "".join(o.get("data", {}).get(kind, "") for kind in ("text/markdown", "text/html"))
                      for c in nb.cells if c.cell_type == "code" for o in c.outputs).replace("<wbr>", "")
     assert "∂E/∂w3" in text and "a_h1" in text and "all 6 steps right" in text
     fast = sorted((RUNS / "cpu").glob("fast-s*.json"))

@@ -45,7 +45,8 @@ def _pass(v):
 
 def _step(v, eta):
     p = _pass(v)
-    g = {**dict(zip(("w1", "w2", "w3", "w4"), p["gW1"].ravel())), **dict(zip(("w5", "w6", "w7", "w8"), p["gW2"].ravel()))}
+    g = {**dict(zip(("w1", "w2", "w3", "w4"), p["gW1"].ravel())),
+         **dict(zip(("w5", "w6", "w7", "w8"), p["gW2"].ravel()))}
     return {**v, **{w: v[w] - eta * g[w] for w in g}}
 
 
@@ -107,9 +108,11 @@ INDEPENDENT = {
     "ex-partial-derivatives-bias": lambda: MAZUR_VALUES["b2"] - MAZUR_LEARNING_RATE * _pass(MAZUR_VALUES)["gb2"],
     "ex-backprop-table-row": lambda: _after(dict(CLASS_VALUES), 0.5, 2)["w5"],
     "ex-backprop-table-broken": lambda: _pass(CLASS_VALUES)["d_o"][0] * _pass(CLASS_VALUES)["a_h"][0],
-    "ex-backprop-table-half": lambda: _updates_below(c := _curve(dict(CLASS_VALUES), 0.5, 80), c[0] / 2) + 1,  # step 1 is the start
+    # step 1 is the start
+    "ex-backprop-table-half": lambda: _updates_below(c := _curve(dict(CLASS_VALUES), 0.5, 80), c[0] / 2) + 1,
     "ex-backprop-table-eta1": lambda: _curve(dict(CLASS_VALUES), 1.0, 80)[-1],
-    "ex-learning-rates-predict": lambda: _updates_below(_curve(dict(CLASS_VALUES), PREDICTED_RATE, LONG_RUN), THRESHOLD),
+    "ex-learning-rates-predict": lambda: _updates_below(_curve(dict(CLASS_VALUES), PREDICTED_RATE, LONG_RUN),
+                                                        THRESHOLD),
     "ex-learning-rates-limit": lambda: 2 / _sharpness_by_finite_differences(_after(dict(CLASS_VALUES), 0.5, LONG_RUN)),
     "ex-learning-rates-first-step": lambda: _step(dict(CLASS_VALUES), 100.0)["w5"],
     "ex-learning-rates-plateau": lambda: 2 * 0.5 * 0.5 ** 2,  # each output as far from 0.5 as a sigmoid gets

@@ -35,7 +35,8 @@ def make_record(status="complete") -> dict:
         "torch": "2", "torchvision": "0", "cuda": None, "cudnn": None,
     }  # fmt: skip
     record = new_record(config, model, environment, {"commit": None, "dirty": None}, engine_record("eager", "float32"))
-    record.update(status=status, epochs=[dict(ROW)], misclassified=[[3, 5], [7, 1]], finished_utc=records.utc_now(), seconds=3.3)
+    record.update(status=status, epochs=[dict(ROW)], misclassified=[[3, 5], [7, 1]],
+                  finished_utc=records.utc_now(), seconds=3.3)
     return record
 
 

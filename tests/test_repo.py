@@ -32,7 +32,7 @@ def requirements(path: str = "requirements.txt") -> dict[str, str]:
     return pins
 
 
-TEST_ONLY = {"pytest", "formulas", "playwright", "check-jsonschema"}  # requirements.txt's test tools
+TEST_ONLY = {"pytest", "formulas", "playwright", "check-jsonschema", "ruff"}  # requirements.txt's test tools
 CPU_BUILDS = {"torch", "torchvision"}  # Binder takes these from PyTorch's CPU wheel index
 
 

@@ -101,7 +101,8 @@ def test_per_record_numbers():
     assert results.best_epoch(r) == 14
     assert results.first_reach(r) == 13
     assert results.first_reach([99.0, 99.3]) is None
-    assert results.first_reach(list(original.ORIGINAL_LOG["test_acc"])) == 20  # the original reached 99.4 once, at the end
+    # the original reached 99.4 once, at the end
+    assert results.first_reach(list(original.ORIGINAL_LOG["test_acc"])) == 20
 
 
 def test_epochs_frame_has_one_row_per_epoch_of_each_complete_run(tmp_path):
@@ -171,7 +172,8 @@ def test_the_ablation_tables_and_write_ups_report_missing_seeds_and_the_spread(t
     assert data.loc["lower", "difference"] == "−0.36" and data.loc["lower", "95% interval"] == "−0.39 to −0.33"
     table = results.summary_table(summaries, baseline="fast").set_index("experiment")
     assert table.loc["aug-none", "vs fast"] == "−0.36, lower" and table.loc["fast", "vs fast"] == "baseline"
-    assert table.loc["no-bn", "final test acc (%)"] == "not run yet" and table.loc["no-bn", "vs fast"] == "too few seeds"
+    assert (table.loc["no-bn", "final test acc (%)"] == "not run yet"
+            and table.loc["no-bn", "vs fast"] == "too few seeds")
     assert math.isnan(table.loc["no-bn", "worst of last 3 (%)"])
 
 

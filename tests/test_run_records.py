@@ -58,7 +58,8 @@ def test_the_ablations_page_states_every_experiment_and_what_to_keep_as_the_reco
         assert ablations.seeds_text(r) in text, f"the page does not give {r.key!r}'s seeds"
     page = (built_site / "book/mnist/ablations.html").read_text().replace("<wbr>", "")
     start = page.index('id="what-to-keep"')
-    keep = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page[start:page.index('id="every-difference"', start)])).split())
+    end = page.index('id="every-difference"', start)
+    keep = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page[start:end])).split())
     assert f"{ablations.seed_range(rows[0].base):.2f}" in keep
     buckets = ablations.what_to_keep(rows)
     listed = {name: bucket for name, bucket in buckets.items() if name != "unclear"}  # unclear: words only
@@ -69,5 +70,6 @@ def test_the_ablations_page_states_every_experiment_and_what_to_keep_as_the_reco
     shown = [r.name for r in rows if re.search(rf"\b{re.escape(r.name)}\s*:", keep)]
     assert sorted(shown) == sorted(r.name for b in listed.values() for r in b)  # nothing else listed
     for name, bucket in buckets.items():  # an empty bucket may go unsaid
-        assert not bucket or re.search(rf"\(\s*{len(bucket)}\s*\)", keep), f"'What to keep' does not count its {name!r} bucket"
+        assert not bucket or re.search(rf"\(\s*{len(bucket)}\s*\)", keep), \
+            f"'What to keep' does not count its {name!r} bucket"
 

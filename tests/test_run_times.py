@@ -54,7 +54,8 @@ def test_one_run_of_each_recipe():
     assert list(table["recipe"]) == [display_name(k) for k in keys]
     for key, (_, row) in zip(keys, table.iterrows()):
         seconds = recorded_seconds([ex.get_experiment(key)], "cpu")
-        expected = f"{statistics.median(seconds) / 60:.1f} min (median of {len(seconds)})" if seconds else "no record yet"
+        expected = (f"{statistics.median(seconds) / 60:.1f} min (median of {len(seconds)})" if seconds
+                    else "no record yet")
         assert row["one CPU core"] == expected
 
 

@@ -155,8 +155,8 @@ def test_the_training_page_states_the_scripts_recorded_runs(built_site):
     records = [json.loads(p.read_text()) for p in sorted(RECORDS.glob("train_net6-s*.json"))]
     if not records:
         pytest.skip("no recorded runs of the script yet")
-    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", (built_site / "book/mnist/training.html").read_text().replace("<wbr>", "")))
-                    .split())
+    page = (built_site / "book/mnist/training.html").read_text().replace("<wbr>", "")
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
     finals = ", ".join(f"{r['epochs'][-1]['test_acc']:.2f}" for r in records)
     low = min(min(e["test_acc"] for e in r["epochs"][-3:]) for r in records)
     assert finals in text, f"the training page does not give the script's final accuracies {finals}"

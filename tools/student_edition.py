@@ -148,6 +148,9 @@ def build(source: Path, html: Path) -> None:
                    cwd=source, env=env, check=True)
     shutil.rmtree(html, ignore_errors=True)
     shutil.move(str(source / "_build" / "html"), html)
+    # The rest is the build's workspace: executed notebooks and glue files, which hold every computed
+    # number, solutions' included. The student repository is source/ without it.
+    shutil.rmtree(source / "_build")
 
 
 def main(argv: list[str] | None = None) -> int:
