@@ -29,14 +29,13 @@ from pathlib import Path
 
 import torch
 
-from . import experiments as ex
 from . import hardware, records, train
 from .engine import select_engine, select_precision
 from .models import build_model
 from .provenance import git_info, run_environment
 from .recipes import RECIPES, ConfigError, Recipe, display_name, get_recipe, stored_name, validate
-from .results import LAST_EPOCHS, TARGET, min_last
-from .runs import load_runs
+from .results import LAST_EPOCHS, TARGET
+from .run_times import bar_verdict
 from .sweep import Job, available_cpus, run_jobs
 
 # Data: add a row to benchmark another configuration. "workers": "all" means --workers-max;
@@ -180,22 +179,6 @@ def measure_ceiling(device: torch.device, log=print) -> dict:
         rows.append({"cores": cores, "matmul_gflops": gflops, "peak": peak})
     return {"clock_ghz": clock["ghz"], "clock_source": clock["source"], "nominal_ghz": hardware.nominal_ghz(),
             "matmul_size": hardware.MATMUL_SIZE, "rows": rows}
-
-
-def bar_verdict(name: str, runs_dir) -> dict:
-    """What the records of recipe `name` (its experiment's planned seeds, in `runs_dir`) say of the strict bar:
-    {"experiment", "planned", "complete", "lowest" (the lowest of every complete seed's last LAST_EPOCHS test
-    accuracies, None without any), "meets" (None while a planned seed has no complete record)}."""
-    key = stored_name(name)
-    try:
-        exp = ex.get_experiment(key)
-    except ConfigError:
-        return {"experiment": key, "planned": 0, "complete": 0, "lowest": None, "meets": None}
-    done = [run.record for run in load_runs([exp], runs_dir) if run.complete]
-    lowest = min((min_last(record) for record in done), default=None)
-    all_done = len(done) == len(exp.seeds)
-    return {"experiment": key, "planned": len(exp.seeds), "complete": len(done), "lowest": lowest,
-            "meets": (lowest >= TARGET) if all_done else None}
 
 
 def time_to_bar(recipes: list[Recipe], *, epochs: int, warmup: int, device: torch.device, ceiling: dict,

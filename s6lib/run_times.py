@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import experiments as ex
-from .recipes import VALIDATION_SPLITS, display_name, get_recipe
+from .recipes import VALIDATION_SPLITS, ConfigError, display_name, get_recipe, stored_name
+from .results import TARGET, min_last
 from .runs import load_runs
 
 # The plans whose records each chapter renders (tests/test_run_times.py checks the chapters load them).
@@ -209,25 +210,40 @@ def same_network(times: pd.DataFrame, recipe: str) -> pd.DataFrame:
     return rows
 
 
-BAR_KEY = re.compile(r"to[_ ]bar|time[_ ]to", re.IGNORECASE)
+def bar_verdict(name: str, runs_dir) -> dict:
+    """What the records of recipe `name` (its experiment's planned seeds, in `runs_dir`) say of the strict bar:
+    {"experiment", "planned", "complete", "lowest" (the lowest of every complete seed's last LAST_EPOCHS test
+    accuracies, None without any), "meets" (None while a planned seed has no complete record)}."""
+    key = stored_name(name)
+    try:
+        exp = ex.get_experiment(key)
+    except ConfigError:
+        return {"experiment": key, "planned": 0, "complete": 0, "lowest": None, "meets": None}
+    done = [run.record for run in load_runs([exp], runs_dir) if run.complete]
+    lowest = min((min_last(record) for record in done), default=None)
+    all_done = len(done) == len(exp.seeds)
+    return {"experiment": key, "planned": len(exp.seeds), "complete": len(done), "lowest": lowest,
+            "meets": (lowest >= TARGET) if all_done else None}
 
 
-def bench_times_to_bar(bench_dir) -> list[dict]:
-    """Every field of the benchmark records under bench_dir whose name says it is a time to the bar
-    (e.g. `seconds_to_bar`): {"file", "field" (its path in the record), "value"}; [] where there is none."""
-    found = []
-
-    def walk(value, path, file):
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if BAR_KEY.search(str(key)) and not isinstance(item, (dict, list)):
-                    found.append({"file": file, "field": ".".join(path + [str(key)]), "value": item})
-                else:
-                    walk(item, path + [str(key)], file)
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                walk(item, path + [str(index)], file)
-
+def time_to_bar_table(bench_dir, runs_dir) -> pd.DataFrame:
+    """The benchmark's headline (its `time_to_bar` rows), one row per record in `bench_dir`, recipe and
+    core count: seconds per epoch timed on that machine, a whole run's minutes at that pace, what the
+    recipe's records in `runs_dir` say of the bar now (`bar_verdict`: `lowest`, `meets`), the minutes
+    to a run that meets it (None where they do not), and the GFLOP/s set beside the matrix-product
+    ceiling the same benchmark measured. Empty without such records."""
+    rows = []
     for path in sorted(Path(bench_dir).glob("*.json")) if Path(bench_dir).is_dir() else []:
-        walk(json.loads(path.read_text()), [], path.name)
-    return found
+        record = json.loads(path.read_text())
+        ceilings = {row["cores"]: row["matmul_gflops"] for row in record.get("ceiling", {}).get("rows", [])}
+        for row in record.get("time_to_bar", []):
+            verdict = bar_verdict(row["recipe"], runs_dir)
+            rows.append({
+                "machine": record["environment"]["device_name"], "recipe": display_name(row["recipe"]),
+                "cores": row["cores"], "precision": row["engine"]["precision"], "epochs": row["epochs"],
+                "epoch s": row["seconds_per_epoch"], "run min": row["run_seconds"] / 60,
+                "lowest": verdict["lowest"], "meets": verdict["meets"],
+                "to bar min": row["run_seconds"] / 60 if verdict["meets"] else None,
+                "GFLOP/s": row["gflops"], "ceiling GFLOP/s": ceilings.get(row["cores"]),
+                "of ceiling": row["fraction_of_ceiling"]})
+    return pd.DataFrame(rows)

@@ -194,18 +194,19 @@ def test_the_bar_verdict_is_the_records_every_planned_seed_in_its_last_three_epo
 
     from s6lib import experiments as ex
     from s6lib.results import min_last
+    from s6lib.run_times import bar_verdict
 
     from conftest import ROOT
 
     runs = ROOT / "book" / "runs"
-    fast = bench.bar_verdict("fast", runs)
+    fast = bar_verdict("fast", runs)
     records = [json.loads((runs / "cpu" / f"fast-s{s}.json").read_text()) for s in ex.get_experiment("fast").seeds]
     lowest = min(min_last(r) for r in records)
     assert fast == {"experiment": "fast", "planned": 5, "complete": 5, "lowest": lowest, "meets": lowest >= 99.4}
-    assert bench.bar_verdict("original", runs)["experiment"] == "seed"
-    assert bench.bar_verdict("fast", tmp_path) == {"experiment": "fast", "planned": 5, "complete": 0, "lowest": None,
-                                                   "meets": None}  # no records: no verdict
-    assert bench.bar_verdict("no-such-recipe", runs)["meets"] is None
+    assert bar_verdict("original", runs)["experiment"] == "seed"
+    assert bar_verdict("fast", tmp_path) == {"experiment": "fast", "planned": 5, "complete": 0, "lowest": None,
+                                             "meets": None}  # no records: no verdict
+    assert bar_verdict("no-such-recipe", runs)["meets"] is None
 
 
 def test_a_training_step_of_net6_costs_about_six_mflop_per_image():

@@ -143,12 +143,24 @@ def test_the_fast_recipes_estimate_is_scaled_by_the_images_it_trains_on():
         assert row["fast run min (median)"] == pytest.approx(row["run min (median)"] * scale)
 
 
-def test_times_to_the_bar_are_found_in_benchmark_records(tmp_path):
-    (tmp_path / "bench.json").write_text(json.dumps({"kind": "bench", "configs": [
-        {"name": "quick", "seconds_to_bar": 321.5, "epoch_seconds": [1, 2]}]}))
-    assert run_times.bench_times_to_bar(tmp_path) == [
-        {"file": "bench.json", "field": "configs.0.seconds_to_bar", "value": 321.5}]
-    assert run_times.bench_times_to_bar(tmp_path / "none") == []
+def test_the_time_to_the_bar_is_the_benchmarks_pace_where_the_records_meet_the_bar_now(tmp_path):
+    """A benchmark's time to the bar follows the records on the page, not the verdict the benchmark
+    saw when it ran: a fork whose records change the verdict changes the table."""
+    runs = ROOT / "book" / "runs"
+    row = {"cores": 1, "engine": {"precision": "float32"}, "epochs": 10, "seconds_per_epoch": 30.0,
+           "run_seconds": 300.0, "gflops": 5.0, "fraction_of_ceiling": 0.1,
+           "records": {"meets": True}, "seconds_to_bar": 300.0}  # what the benchmark saw: ignored
+    record = {"environment": {"device_name": "A CPU"}, "ceiling": {"rows": [{"cores": 1, "matmul_gflops": 50.0}]},
+              "time_to_bar": [dict(row, recipe=name) for name in ("fast", "short", "original")]}
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "a-cpu.json").write_text(json.dumps(record))
+    table = run_times.time_to_bar_table(tmp_path / "bench", runs)
+    for _, shown in table.iterrows():
+        verdict = run_times.bar_verdict(shown["recipe"], runs)
+        assert shown["meets"] == verdict["meets"] and shown["lowest"] == verdict["lowest"]
+        assert (shown["to bar min"] == 5.0) if verdict["meets"] else pd.isna(shown["to bar min"])
+        assert shown["ceiling GFLOP/s"] == 50.0 and shown["machine"] == "A CPU"
+    assert run_times.time_to_bar_table(tmp_path / "none", runs).empty
 
 
 # ---- the slips
