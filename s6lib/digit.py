@@ -77,21 +77,18 @@ def blocks_table(model: Net):
                           "each map pixel sees": f"{f['rf']}×{f['rf']} input pixels"} for f in block_facts(model)])
 
 
-def about(record_path: str | Path) -> str:
-    """Which trained model the page runs, and what runs it, from its record; or why it is not here."""
+def model_facts(record_path: str | Path) -> dict | None:
+    """What the page says of the model it runs, from its record: name, parameters, size in KB as
+    float32, recipe, seed, epochs, device, number format and final test accuracy; None without it."""
     record_path = Path(record_path)
     if not record_path.exists():
-        return (f"The trained model's record ({record_path.name}) is not beside this notebook: the drawing pad "
-                "works on the book's website, which serves the model.")
+        return None
     record = load_record(record_path)
-    recipe, parameters = record["config"]["recipe"], record["model"]["parameters"]
-    return (f"The page runs `{record['model']['name']}` ({parameters:,} parameters, {4 * parameters / 1000:.0f} KB "
-            f"as float32) trained with the `{recipe['name']}` recipe, seed {record['config']['seed']}, for "
-            f"{len(record['epochs'])} epochs on {record['environment']['device_name']} in "
-            f"{record['engine']['precision']}; its final test accuracy was {record['epochs'][-1]['test_acc']:.2f}% "
-            "on MNIST's 10,000 test digits. No library runs it: the page's own script computes its layers one "
-            "after the other in plain JavaScript (`tools/web/net.js`, about 100 lines), and the book's tests "
-            "check that its probabilities are PyTorch's, within 0.0001, for every sample digit below.")
+    parameters = record["model"]["parameters"]
+    return {"name": record["model"]["name"], "parameters": parameters, "kb": 4 * parameters / 1000,
+            "recipe": record["config"]["recipe"]["name"], "seed": record["config"]["seed"],
+            "epochs": len(record["epochs"]), "device": record["environment"]["device_name"],
+            "precision": record["engine"]["precision"], "final_acc": record["epochs"][-1]["test_acc"]}
 
 
 def _floats(t: torch.Tensor) -> str:

@@ -134,3 +134,39 @@ def test_the_methods_page_counts_the_training_chapter_s_runs_and_the_bf16_check(
     if pairs:
         assert said["check-bf16"] == pct(statistics.fmean(p[0] for p in pairs))
         assert said["check-float32"] == pct(statistics.fmean(p[1] for p in pairs))
+
+
+def test_the_methods_page_states_the_quick_round_s_pick_and_short_s_finals(built_site):
+    said = glued(built_site, "book/methods")
+    # the quick rule, recomputed: each candidate's lowest validation epoch of its last 3 over its seeds;
+    # the fewest epochs that hold the bar, or (none holding it) the highest lowest epoch
+    lowest = {}
+    for exp in ex.QUICK_ROUND:
+        recs = records([exp])
+        if len(recs) < len(exp.seeds):
+            pytest.skip(f"{exp.key} has no complete record of every seed")
+        lowest[exp.key] = (min(e["val_acc"] for r in recs for e in r["epochs"][-LAST:]), exp.build().epochs)
+    holding = [k for k, (low, _) in lowest.items() if low >= TARGET]
+    pick = (min(holding, key=lambda k: lowest[k][1]) if holding
+            else max(lowest, key=lambda k: (lowest[k][0], -lowest[k][1])))
+    assert said["quick-pick"] == f"`{pick}`"
+    assert said["quick-lowest"] == pct(lowest[pick][0])
+    assert said["quick-gap"] == pct(max(0.0, TARGET - lowest[pick][0]))
+    short = records([ex.SHORT])
+    if short:
+        assert said["short-lowest"] == pct(worst_last(short))
+        assert said["short-epochs"] == str(len(short[0]["epochs"]))
+        if worst_last(short) >= TARGET:  # the verdict states no gap
+            assert not any(c.isdigit() for c in said["short-holds"])
+        else:
+            assert pct(TARGET - worst_last(short)) in said["short-holds"]
+
+
+def test_the_draw_page_describes_the_model_it_runs_from_that_model_s_record(built_site):
+    said = glued(built_site, "book/mnist/draw")
+    record = json.loads((ROOT / "book" / "model" / "fast-s1.json").read_text())
+    assert said["model-name"] == f"`{record['model']['name']}`"
+    assert said["model-parameters"] == f"{record['model']['parameters']:,}"
+    assert said["model-epochs"] == str(len(record["epochs"]))
+    assert said["model-final-acc"] == pct(record["epochs"][-1]["test_acc"])
+    assert said["model-seed"] == str(record["config"]["seed"])
