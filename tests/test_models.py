@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from s6lib.models import (
+from s6lib.mnist.models import (
     NET6,
     VARIANTS,
     Net6,

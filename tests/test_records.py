@@ -4,9 +4,8 @@ import os
 
 import pytest
 
-from s6lib import records
-from s6lib.engine import engine_record
-from s6lib.records import (
+from s6lib.lab import records
+from s6lib.lab.records import (
     RecordError,
     RecordInUse,
     WriteLock,
@@ -19,6 +18,7 @@ from s6lib.records import (
     validate,
     write_record,
 )
+from s6lib.mnist.engine import engine_record
 
 from conftest import ROOT
 

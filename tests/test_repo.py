@@ -134,29 +134,42 @@ def test_package_builds_as_a_wheel(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     wheel = next(Path(tmp_path).glob("s6lib-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "s6lib/__init__.py" in names and not any(n.startswith(("tests/", "book/")) for n in names)
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "s6lib").rglob("*.py")}
+    assert "s6lib/lab/records.py" in modules and not modules - set(names), f"not in the wheel: {modules - set(names)}"
+    assert not any(n.startswith(("tests/", "book/")) for n in names)
+
+
+def s6lib_modules() -> dict[str, Path]:
+    """Each s6lib module by its dotted name under s6lib ("lab.records", "__main__"; a package by its
+    folder's name), with its file."""
+    modules = {}
+    for path in sorted((ROOT / "s6lib").rglob("*.py")):
+        parts = path.relative_to(ROOT / "s6lib").with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
 
 
 def s6lib_imports() -> dict[str, set[str]]:
     """Each s6lib module -> the s6lib modules it imports, anywhere in its code (functions included)."""
+    modules = s6lib_modules()
     graph = {}
-    for path in sorted((ROOT / "s6lib").glob("*.py")):
-        name = path.stem
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
         found = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
-                module = node.module or ""
-                if node.level == 1 and module:  # from .x import y
-                    found.add(module.split(".")[0])
-                elif node.level == 1:  # from . import x, y
-                    found |= {alias.name for alias in node.names}
-                elif module.startswith("s6lib."):
-                    found.add(module.split(".")[1])
-                elif module == "s6lib":
-                    found |= {alias.name for alias in node.names}
+                if node.level:  # from .x import y, from ..lab import x
+                    base = package[:len(package) - node.level + 1] + (node.module.split(".") if node.module else [])
+                elif (node.module or "").split(".")[0] == "s6lib":
+                    base = node.module.split(".")[1:]
+                else:
+                    continue
+                for alias in node.names:  # a module imported by name, else the module the name is from
+                    found.add(".".join(base + [alias.name]) if ".".join(base + [alias.name]) in modules
+                              else ".".join(base))
             elif isinstance(node, ast.Import):
-                found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("s6lib.")}
-        graph[name] = found - {name}
+                found |= {alias.name.removeprefix("s6lib.") for alias in node.names if alias.name.startswith("s6lib.")}
+        graph[name] = found - {name, ""}
     return graph
 
 
@@ -187,7 +200,8 @@ def test_cycle_finds_a_cycle():
 
 def test_s6lib_has_no_import_cycle():
     graph = s6lib_imports()
-    assert {"engine", "graph", "train", "results"} <= set(graph)
+    assert {"mnist.engine", "mnist.graph", "mnist.train", "analysis.results"} <= set(graph)
+    assert "lab.records" in graph["mnist.train"] and "backprop.network" in graph["mnist.answers"]  # .., lazy
     found = cycle(graph)
     assert found is None, "import cycle in s6lib: " + " -> ".join(found)
 
@@ -196,7 +210,7 @@ def test_s6lib_has_no_import_cycle():
 def test_each_module_imports_on_its_own():
     """Each module imported with no other s6lib module loaded before it (one interpreter; s6lib is
     dropped from sys.modules between imports): none leans on another having been imported first."""
-    modules = sorted(p.stem for p in (ROOT / "s6lib").glob("*.py") if p.stem != "__main__")
+    modules = sorted(name for name in s6lib_modules() if name not in ("", "__main__"))
     code = ("import importlib, sys\n"
             "for m in sys.argv[1:]:\n"
             "    for name in [n for n in sys.modules if n == 's6lib' or n.startswith('s6lib.')]:\n"
@@ -214,14 +228,14 @@ def test_part1_does_not_load_part2_nor_the_other_way():
     """Part 1's modules do not load torch; Part 2's do not load the symbolic 2-2-2 network (torchvision
     itself imports SymPy, so SymPy's presence says nothing about Part 1)."""
     code = ("import sys, importlib; importlib.import_module(sys.argv[1]); "
-            "print(' '.join(sorted(m for m in ('torch', 's6lib.backprop') if m in sys.modules)))")
+            "print(' '.join(sorted(m for m in ('torch', 's6lib.backprop.network') if m in sys.modules)))")
     loaded = {}
-    for module in ("s6lib.backprop_plots", "s6lib.excel", "s6lib.widgets", "s6lib.mnist_plots", "s6lib.results",
-                   "s6lib.mistakes"):
+    for module in ("s6lib.backprop.plots", "s6lib.backprop.excel", "s6lib.backprop.widgets", "s6lib.mnist.plots",
+                   "s6lib.analysis.results", "s6lib.analysis.mistakes"):
         result = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, cwd=ROOT)
         assert result.returncode == 0, result.stderr[-1500:]
         loaded[module] = result.stdout.split()
-    for part1 in ("s6lib.backprop_plots", "s6lib.excel", "s6lib.widgets"):
+    for part1 in ("s6lib.backprop.plots", "s6lib.backprop.excel", "s6lib.backprop.widgets"):
         assert "torch" not in loaded[part1], f"{part1} loads torch"
-    for part2 in ("s6lib.mnist_plots", "s6lib.results", "s6lib.mistakes"):
-        assert "s6lib.backprop" not in loaded[part2], f"{part2} loads Part 1"
+    for part2 in ("s6lib.mnist.plots", "s6lib.analysis.results", "s6lib.analysis.mistakes"):
+        assert "s6lib.backprop.network" not in loaded[part2], f"{part2} loads Part 1"

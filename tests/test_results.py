@@ -1,4 +1,4 @@
-"""s6lib.results on synthetic records: summaries, the headline check, confusion matrix, staleness."""
+"""s6lib.analysis.results on synthetic records: summaries, the headline check, confusion matrix, staleness."""
 
 import dataclasses
 import json
@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from s6lib import ablations, mistakes, models, original, recipes, records, results, train
-from s6lib import experiments as ex
-from s6lib.engine import engine_record
-from s6lib.runs import load_runs
+from s6lib.analysis import ablations, mistakes, original, results
+from s6lib.lab import experiments as ex
+from s6lib.lab import records
+from s6lib.lab.runs import load_runs
+from s6lib.mnist import models, recipes, train
+from s6lib.mnist.engine import engine_record
 
 ENVIRONMENTS = {
     "gpu": {"device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "threads": 16, "python": "3.11",

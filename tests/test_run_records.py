@@ -11,9 +11,11 @@ import re
 
 import pytest
 
-from s6lib import ablations, models, results, runs
-from s6lib import experiments as ex
-from s6lib.records import load_record
+from s6lib.analysis import ablations, results
+from s6lib.lab import experiments as ex
+from s6lib.lab import runs
+from s6lib.lab.records import load_record
+from s6lib.mnist import models
 
 from conftest import ROOT, toc_pages
 
@@ -47,7 +49,7 @@ def _page_text(built_site, page: str) -> str:
 def test_the_ablations_page_states_every_experiment_and_what_to_keep_as_the_records_give(built_site):
     """Every experiment's row and seeds, and each ingredient's bucket in "What to keep" with its
     difference and the baseline's seed range, as the records give them (not the page's wording)."""
-    from s6lib.style import points
+    from s6lib.book.style import points
 
     text = _page_text(built_site, "book/mnist/ablations")
     summaries = results.summarize(runs.load_runs("ablations", RUNS))

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from s6lib import runs
-from s6lib.runs import REPOSITORY_ENV, RUNS_ENV, archive_url, fetch_runs, locate_runs
+from s6lib.lab import runs
+from s6lib.lab.runs import REPOSITORY_ENV, RUNS_ENV, archive_url, fetch_runs, locate_runs
 
 from conftest import ROOT
 
@@ -240,7 +240,7 @@ def test_a_gzip_bomb_is_refused_or_skipped_in_bounded_memory(tmp_path):
         import http.server, json, sys, threading, tracemalloc
         sys.path.insert(0, {str(ROOT / "tests")!r})
         from test_runs import SEED_S1, zeros_archive
-        from s6lib.runs import fetch_runs
+        from s6lib.lab.runs import fetch_runs
         size = 300 * 2**20
         archives = {{"/refused": zeros_archive("book/runs/junk/x.json", size),
                      "/skipped": zeros_archive("book/site/big.bin", size, {{"book/runs/cpu/seed-s1.json": SEED_S1}})}}

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from s6lib import style  # noqa: E402
+from s6lib.book import style  # noqa: E402
 
 
 def test_numbers_by_kind():

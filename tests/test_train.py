@@ -5,11 +5,12 @@ import subprocess
 import pytest
 import torch
 
-from s6lib import engine, provenance, records, train
-from s6lib.data import device_loaders
-from s6lib.models import build_model
-from s6lib.recipes import RECIPES, ConfigError
-from s6lib.records import load_record
+from s6lib.lab import provenance, records
+from s6lib.lab.records import load_record
+from s6lib.mnist import engine, train
+from s6lib.mnist.data import device_loaders
+from s6lib.mnist.models import build_model
+from s6lib.mnist.recipes import RECIPES, ConfigError
 
 from conftest import ROOT, numbers, small_run
 

@@ -12,8 +12,8 @@ import pytest
 import torch
 from torchvision import transforms
 
-from s6lib import data, models
-from s6lib.recipes import get_recipe
+from s6lib.mnist import data, models
+from s6lib.mnist.recipes import get_recipe
 
 SCRIPT = Path(__file__).resolve().parents[1] / "book" / "mnist" / "train_net6.py"
 FAST = get_recipe("fast")
