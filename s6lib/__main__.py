@@ -30,10 +30,11 @@ from .lab.sweep import Job, available_cpus, run_jobs
 from .mnist.data import ENV_VAR, RAW_MD5, DataError, prepare_mnist
 from .mnist.digit import write_site_files
 from .mnist.engine import ENGINES, PRECISIONS
-from .mnist.models import VARIANTS, build_model, count_parameters, count_used_parameters, summary
+from .mnist.models import build_model, count_parameters, count_used_parameters, summary
 from .mnist.receptive_field import receptive_field_table
-from .mnist.recipes import RECIPE_CHOICES, ConfigError, get_recipe
-from .mnist.train import WORKERS, RunFailed, default_record_path, resolve_device, run, run_config
+from .mnist.recipes import RECIPE_CHOICES, WORKERS, ConfigError, get_recipe, run_config
+from .mnist.specs import VARIANTS
+from .mnist.train import RunFailed, default_record_path, resolve_device, run
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 3, 130
 EXIT_CODES = {  # listed in --help

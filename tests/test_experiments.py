@@ -12,8 +12,9 @@ from s6lib.lab import experiments as ex
 from s6lib.lab.records import load_record
 from s6lib.mnist import engine
 from s6lib.mnist.data import ENV_VAR, DataError, DeviceLoader, prepare_mnist
-from s6lib.mnist.models import build_model, count_parameters, get_spec
+from s6lib.mnist.models import build_model, count_parameters
 from s6lib.mnist.recipes import RECIPES, ConfigError
+from s6lib.mnist.specs import get_spec
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small steps share two cores badly
 

@@ -1,9 +1,14 @@
 """s6lib's shape: every module is named, with what it does, in its subpackage's map (the subpackage's
-docstring), and every subpackage with its modules in the map of s6lib (s6lib/__init__.py)."""
+docstring), and every subpackage with its modules in the map of s6lib (s6lib/__init__.py); and the
+plans, the records and what reads them load without torch."""
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import ROOT
 
@@ -90,3 +95,32 @@ def test_the_map_check_finds_a_module_missing_and_a_name_left_over(tmp_path):
                                   "s6lib/lab/__init__.py names gone, which is no module",
                                   "s6lib/__init__.py under lab/ lacks new",
                                   "s6lib/__init__.py under lab/ names gone, which is no module"]
+
+
+TRAINS = {"lab": {"sweep", "bench"}}  # the lab's modules that train, and so load torch
+TORCH_FREE = ("lab", "analysis", "backprop")  # subpackages whose other modules load no torch
+PLANS_NEED = ("s6lib.mnist.specs", "s6lib.mnist.recipes")  # what the plans import from Part 2's code
+
+
+def torch_free_modules() -> list[str]:
+    return [f"s6lib.{package}.{name}" for package in TORCH_FREE
+            for name in sorted(modules_on_disk(PACKAGE / package) - TRAINS.get(package, set()))] + list(PLANS_NEED)
+
+
+@pytest.mark.slow  # a fresh interpreter
+def test_plans_records_and_what_reads_them_load_no_torch():
+    """In a fresh interpreter, each module of lab/ but those that train, of analysis/ and of backprop/
+    is imported in turn, and torch is not loaded after any of them. A last module that does load it,
+    s6lib.mnist.models, shows the check sees torch."""
+    code = ("import importlib, sys\n"
+            "for name in sys.argv[1:]:\n"
+            "    importlib.import_module(name)\n"
+            "    if 'torch' in sys.modules:\n"
+            "        sys.exit(print(name))\n")
+    modules = torch_free_modules()
+    assert {"s6lib.lab.records", "s6lib.lab.experiments", "s6lib.lab.runs", "s6lib.analysis.results",
+            "s6lib.analysis.ablations", "s6lib.backprop.network"} <= set(modules)
+    result = subprocess.run([sys.executable, "-c", code, *modules, "s6lib.mnist.models"], capture_output=True,
+                            text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert result.stdout.strip() == "s6lib.mnist.models", f"{result.stdout.strip()} loads torch"

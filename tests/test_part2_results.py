@@ -13,7 +13,8 @@ import pytest
 from s6lib.analysis import ablations, comparisons, results
 from s6lib.lab import experiments as ex
 from s6lib.lab.runs import load_runs
-from s6lib.mnist.models import NetSpec, build_model, get_spec
+from s6lib.mnist.models import build_model
+from s6lib.mnist.specs import NetSpec, get_spec
 
 from conftest import ROOT
 

@@ -11,7 +11,7 @@ from s6lib.analysis import ablations, mistakes, original, results
 from s6lib.lab import experiments as ex
 from s6lib.lab import records
 from s6lib.lab.runs import load_runs
-from s6lib.mnist import models, recipes, train
+from s6lib.mnist import models, recipes, specs, train
 from s6lib.mnist.engine import engine_record
 
 ENVIRONMENTS = {
@@ -37,8 +37,8 @@ def fake_record(planned: ex.PlannedRun, accs=None, device="gpu", status="complet
     rng = rng or np.random.default_rng(planned.seed)
     recipe = planned.recipe
     accs = accs if accs is not None else curve(99.45, recipe.epochs)
-    spec = models.get_spec(recipe.model)
-    model = {"name": recipe.model, "spec": models.spec_to_dict(spec),
+    spec = specs.get_spec(recipe.model)
+    model = {"name": recipe.model, "spec": specs.spec_to_dict(spec),
              "parameters": models.count_parameters(models.build_model(spec))}
     record = records.new_record(planned.config(), model, dict(ENVIRONMENTS[device]),
                                 {"commit": None, "dirty": None}, engine_record("eager", "float32"))
@@ -289,8 +289,8 @@ def test_changing_an_experiment_override_makes_its_records_stale(tmp_path, monke
 
 def test_changing_a_model_variant_makes_its_records_stale(tmp_path, monkeypatch):
     write(tmp_path, planned("transition", 1), "gpu")
-    spec = models.VARIANTS["net6-d05-transition"]
-    monkeypatch.setitem(models.VARIANTS, "net6-d05-transition", dataclasses.replace(spec, transitions=((3, 12),)))
+    spec = specs.VARIANTS["net6-d05-transition"]
+    monkeypatch.setitem(specs.VARIANTS, "net6-d05-transition", dataclasses.replace(spec, transitions=((3, 12),)))
     (problem,) = ex.stale_records(tmp_path)
     assert problem.kind == "stale" and "net6-d05-transition" in problem.detail
 

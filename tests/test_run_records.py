@@ -15,7 +15,7 @@ from s6lib.analysis import ablations, results
 from s6lib.lab import experiments as ex
 from s6lib.lab import runs
 from s6lib.lab.records import load_record
-from s6lib.mnist import models
+from s6lib.mnist import models, specs
 
 from conftest import ROOT, toc_pages
 
@@ -27,8 +27,8 @@ FILES = sorted(p for cls in ex.DEVICE_CLASSES for p in (RUNS / cls).rglob("*.jso
 @pytest.mark.parametrize("path", FILES, ids=[p.relative_to(RUNS).as_posix() for p in FILES])
 def test_every_committed_record_validates_and_counts_its_parameters_right(path):
     record = load_record(path)
-    spec = models.NetSpec(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-                             for k, v in record["model"]["spec"].items()})
+    spec = specs.NetSpec(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+                            for k, v in record["model"]["spec"].items()})
     assert record["model"]["parameters"] == models.count_parameters(models.build_model(spec)), (
         f"{path.name}: its parameter count is not that of the model it describes")
 

@@ -354,6 +354,14 @@ def test_a_server_that_trickles_cannot_hold_the_fetch_past_its_deadline(trickle,
     assert found.path is None and "did not finish within 2 s" in found.source
 
 
+def test_fetched_records_are_cached_beside_mnist(no_env):
+    """runs.cache_dir spells out MNIST's cache folder (s6lib.mnist.data.cache_root) rather than import
+    torch with it: the two must stay side by side."""
+    from s6lib.mnist.data import cache_root
+
+    assert runs.cache_dir("https://github.com/o/r@main") == cache_root().parent / "runs" / "github.com_o_r_main"
+
+
 def test_a_refresh_cleans_up_what_a_killed_one_left(server, tmp_path, no_env, monkeypatch):
     server.files[ARCHIVE] = repository_archive({"book/runs/cpu/seed-s1.json": SEED_S1})
     repository = f"{server.url}@main"

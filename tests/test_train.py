@@ -7,7 +7,7 @@ import torch
 
 from s6lib.lab import provenance, records
 from s6lib.lab.records import load_record
-from s6lib.mnist import engine, train
+from s6lib.mnist import engine, recipes, train
 from s6lib.mnist.data import device_loaders
 from s6lib.mnist.models import build_model
 from s6lib.mnist.recipes import RECIPES, ConfigError
@@ -92,7 +92,7 @@ def test_metrics_remember_the_first_non_finite_step():
 def test_dry_run_is_one_short_epoch(mnist_root):
     record = train.run(RECIPES["fast"], seed=1, device="cpu", data_root=mnist_root, dry_run=True, log=lambda *a: None)
     assert record["status"] == "complete" and len(record["epochs"]) == 1
-    assert record["config"]["limit_train"] == train.DRY_RUN_BATCHES * RECIPES["fast"].batch_size
+    assert record["config"]["limit_train"] == recipes.DRY_RUN_BATCHES * RECIPES["fast"].batch_size
 
 
 def test_devices_are_checked_with_the_choices_listed():

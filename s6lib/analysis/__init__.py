@@ -1,5 +1,6 @@
 """Numbers from the run records, and the published numbers they are set beside: no prose, no HTML,
-no torch at import. The modules, and their chapters:
+and no torch at import (results.model_size and mistakes' MNIST test set load it when called). The
+modules, and their chapters:
 
     results           records -> numbers, tables, comparisons, verdicts  [all of Part 2]
     comparisons       exact permutation tests over seeds, their intervals, Holm's correction  [ablations]

@@ -16,10 +16,9 @@ import pandas as pd
 
 from ..lab import experiments as ex
 from ..lab.runs import load_runs
-from ..mnist.models import build_model, count_parameters
 from ..mnist.recipes import VALIDATION_SPLITS
 from .field import PUBLIC_RESULTS
-from .results import Summary, summarize
+from .results import Summary, model_size, summarize
 from .selection import LAST, Score, SelectionError, round_scores
 
 
@@ -139,7 +138,7 @@ def field_table(group: str, runs_dir: str | Path | None) -> pd.DataFrame:
     v = verdict(group, runs_dir)
     if v.state != "not yet measured":
         final = next(e for e in final_plan() if e.key == group)
-        rows.append({"result": f"this book, {group}", "parameters": count_parameters(build_model(final.build().model)),
+        rows.append({"result": f"this book, {group}", "parameters": model_size(final.build().model)[0],
                      "epochs": final.build().epochs, "seeds": v.seeds, "final test (%)": v.mean_final,
                      "best epoch (%)": None, "worst of last 3 (%)": v.worst_last})
     return pd.DataFrame(rows)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..lab.records import RecordError, validate
 from ..mnist.recipes import get_recipe, recipe_config
+from ..mnist.specs import get_spec, spec_to_dict
 from .original import ORIGINAL_LOG
 from .results import LAST_EPOCHS, TARGET
 
@@ -129,8 +130,6 @@ def _read(path: Path, name: str) -> tuple[dict | None, str | None]:
 
 def _foreign(record: dict, recipe: str, expected: dict) -> str | None:
     """Why a valid record is not a complete, unchanged run of `recipe` (None when it is one)."""
-    from ..mnist.models import get_spec, spec_to_dict  # torch: only once a record has validated
-
     config, ran = record["config"], record["config"]["recipe"]
     if ran.get("name") != expected["name"]:
         return f"recipe {ran.get('name')!r}, not {recipe!r}"

@@ -10,17 +10,23 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..mnist.data import mnist_tensors
-
 
 def mnist_test_labels(root=None):
     """The MNIST test labels as a NumPy array (needs MNIST: see s6lib.mnist.data)."""
-    return mnist_tensors(False, root)[1].numpy()
+    return _mnist_test_set(root)[1].numpy()
 
 
 def mnist_test_images(root=None):
     """The MNIST test images, uint8 [N, 28, 28] as a NumPy array."""
-    return mnist_tensors(False, root)[0][:, 0].numpy()
+    return _mnist_test_set(root)[0][:, 0].numpy()
+
+
+def _mnist_test_set(root):
+    """(images, labels) of the MNIST test set as tensors. torch loads here, only where MNIST itself is
+    read: the records alone need none of it."""
+    from ..mnist.data import mnist_tensors
+
+    return mnist_tensors(False, root)
 
 
 def confusion_matrix(records: dict | Sequence[dict], labels):

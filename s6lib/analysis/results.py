@@ -24,9 +24,8 @@ import pandas as pd
 from ..lab import experiments as ex
 from ..lab.records import EPOCH, load_record
 from ..lab.runs import Run
-from ..mnist.models import build_model, count_parameters, get_spec
-from ..mnist.receptive_field import last_conv_rf
 from ..mnist.recipes import display_name, stored_name
+from ..mnist.specs import get_spec
 from . import original
 
 TARGET = 99.4  # percent test accuracy: the assignment's bar
@@ -182,6 +181,16 @@ class Summary:
         return {d.split(":")[0].lower() for d in self.devices}
 
 
+def model_size(model: str) -> tuple[int, int]:
+    """(parameters, receptive field of the last 3×3 conv) of the model variant `model`, counted on the
+    network torch builds. torch is imported here, not with the module: reading records needs none."""
+    from ..mnist.models import build_model, count_parameters
+    from ..mnist.receptive_field import last_conv_rf
+
+    network = build_model(model)
+    return count_parameters(network), last_conv_rf(network)
+
+
 def summarize(runs: Sequence[Run]) -> list[Summary]:
     """One Summary per experiment, in plan order."""
     by_key: dict[str, list[Run]] = {}
@@ -190,11 +199,11 @@ def summarize(runs: Sequence[Run]) -> list[Summary]:
     out = []
     for key, group in by_key.items():
         exp, recipe = group[0].planned.experiment, group[0].planned.recipe
-        model = build_model(recipe.model)
+        parameters, rf = model_size(recipe.model)
         done = [r.record for r in group if r.complete]
         out.append(Summary(
-            key=key, group=exp.group, change=exp.change, model=recipe.model, parameters=count_parameters(model),
-            rf=last_conv_rf(model), planned=len(group),
+            key=key, group=exp.group, change=exp.change, model=recipe.model, parameters=parameters,
+            rf=rf, planned=len(group),
             seeds=tuple(r["config"]["seed"] for r in done),
             finals=tuple(final_acc(r) for r in done), min_last=tuple(min_last(r) for r in done),
             best_epochs=tuple(best_epoch(r) for r in done), first_reach=tuple(first_reach(r) for r in done),
@@ -382,7 +391,7 @@ def design_table(keys: Sequence[str]) -> pd.DataFrame:
     rows = []
     for key in keys:
         recipe = experiment(key).build()
-        spec, model = get_spec(recipe.model), build_model(recipe.model)
+        spec, (parameters, rf) = get_spec(recipe.model), model_size(recipe.model)
         blocks = lambda indices: ", ".join(str(i + 1) for i in indices) or "none"  # noqa: E731
         rows.append({
             "experiment": display_name(recipe.name),
@@ -390,8 +399,8 @@ def design_table(keys: Sequence[str]) -> pd.DataFrame:
             "max-pool after": blocks(spec.pool_after),
             "1×1 after": ", ".join(f"{b + 1} (to {c})" for b, c in spec.transitions) or "none",
             "dropout": f"{spec.dropout:g} after {blocks(spec.dropout_after)}" if spec.dropout else "none",
-            "parameters": count_parameters(model),
-            "RF": last_conv_rf(model),
+            "parameters": parameters,
+            "RF": rf,
         })
     return pd.DataFrame(rows)
 
@@ -442,7 +451,7 @@ def _claim(runs: Sequence[Run], key: str, criteria_fn) -> Claim:
     if not mine:
         raise ValueError(f"no planned runs of experiment {key!r} among the runs given")
     recipe = mine[0].planned.recipe
-    params = count_parameters(build_model(recipe.model))
+    params = model_size(recipe.model)[0]
     done = [r.record for r in mine if r.complete]
     criteria = tuple(criteria_fn(recipe, params, done))
     if any(c.passed is False and c.final for c in criteria):

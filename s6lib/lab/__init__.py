@@ -1,4 +1,5 @@
-"""How runs are planned, stored, run and timed; torch only in what trains (sweep, bench). The modules:
+"""How runs are planned, stored, run and timed. No module imports torch but those that train, sweep and
+bench (hardware imports it in the functions that measure). The modules:
 
     records           the run record's schema; atomic writes                   [training, status]
     experiments       the run plans (training, ablations, small, tuning); the records audit  [ablations]

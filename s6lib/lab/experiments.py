@@ -1,7 +1,7 @@
 """The run plans as data: which recipe, model and seeds each experiment trains, and where its record goes.
 
 An `Experiment` is a named change to a base recipe (s6lib/mnist/recipes.py): a model
-variant (s6lib/mnist/models.py) and/or recipe overrides, trained with a list of seeds.
+variant (s6lib/mnist/specs.py) and/or recipe overrides, trained with a list of seeds.
 A plan is a tuple of experiments; `planned_runs(plan)` expands it into one
 `PlannedRun` per (experiment, seed), each with the recipe it trains and the
 path of its record. `python -m s6lib sweep --plan NAME` runs what is missing.
@@ -27,9 +27,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
-from ..mnist.models import get_spec, spec_to_dict
-from ..mnist.recipes import ConfigError, Recipe, get_recipe, validate
-from ..mnist.train import run_config
+from ..mnist.recipes import ConfigError, Recipe, get_recipe, run_config, validate
+from ..mnist.specs import get_spec, spec_to_dict
 from .records import RecordError, fingerprint, load_record
 
 DEVICE_CLASSES = ("gpu", "cpu")  # sub-folders of the runs folder, preferred first
@@ -475,7 +474,7 @@ class PlannedRun:
         return self.experiment.key
 
     def config(self, **options) -> dict:
-        """The config a run of this records (`options` go to train.run_config: limits, dry_run, workers)."""
+        """The config a run of this records (`options` go to recipes.run_config: limits, dry_run, workers)."""
         return run_config(self.recipe, seed=self.seed, **options)
 
     def fingerprint(self, **options) -> str:

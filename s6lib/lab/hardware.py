@@ -16,6 +16,9 @@ so the achieved rate is a floor). The peak is arithmetic, not a measurement:
 
 Beside the arithmetic peak stands a measured ceiling (`matmul_ceiling`): the rate of a large float32
 matrix product on the same number of cores, what the BLAS reaches on this machine.
+
+torch is imported by the two functions that run it (`step_flops`, `matmul_ceiling`), so that lab/
+loads without it.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
+from .provenance import device_name
+
+if TYPE_CHECKING:
+    import torch
 
 FMA_UNITS = 2  # per x86 server core: not reported by the CPU, so assumed (and said) here
 AMX_BF16_FLOP_PER_CYCLE = 1024  # per core, Intel's figure for AMX-BF16
@@ -51,6 +56,10 @@ GPU_DATASHEET = (
 
 def step_flops(model: torch.nn.Module, batch: int, train: bool) -> float:
     """FLOPs per image of one training step (forward, NLL, backward) or of one evaluation forward pass."""
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import FlopCounterMode
+
     device = next(model.parameters()).device
     x = torch.zeros(batch, 1, 28, 28, device=device)
     y = torch.zeros(batch, dtype=torch.long, device=device)
@@ -163,6 +172,8 @@ MATMUL_SIZE = 2048  # n of the ceiling's n×n float32 matrix product: large enou
 def matmul_ceiling(threads: int, n: int = MATMUL_SIZE, repeats: int = 5, device=None) -> float:
     """GFLOP/s of the fastest of `repeats` float32 n×n matrix products (2n³ FLOPs) on `threads` torch threads
     (a CPU) or on `device`."""
+    import torch
+
     device = torch.device(device or "cpu")
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -218,5 +229,5 @@ def gpu_peak(name: str, precision: str) -> dict | None:
 def peak(device: torch.device, precision: str, cores: int) -> dict | None:
     """The peak of the device a configuration ran on ({"gflops", "basis"}), or None where unknown."""
     if device.type == "cuda":
-        return gpu_peak(torch.cuda.get_device_name(device), precision)
+        return gpu_peak(device_name(device), precision)
     return cpu_peak(cores, precision) if device.type == "cpu" else None

@@ -43,7 +43,7 @@ SCHEMA: dict = {
     },
     "config_fingerprint": str,  # sha256 of the canonical JSON of config
     "model": {
-        "name": str,  # variant name in s6lib.mnist.models.VARIANTS
+        "name": str,  # variant name in s6lib.mnist.specs.VARIANTS
         "spec": dict,  # the NetSpec as built
         "fingerprint": str,  # sha256 of the canonical JSON of spec
         "parameters": int,  # model.parameters(), all of them

@@ -28,7 +28,6 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 
-from ..mnist.data import cache_root
 from . import experiments as ex
 from .records import RecordError, RecordInUse, WriteLock, load_any_record, load_record
 
@@ -96,9 +95,10 @@ def archive_url(repository: str) -> str:
 
 
 def cache_dir(repository: str) -> Path:
-    """Where the records fetched from `repository` are kept: beside MNIST's cache."""
+    """Where the records fetched from `repository` are kept: beside MNIST's cache (s6lib.mnist.data.cache_root,
+    which is not imported: it would load torch)."""
     safe = "".join(c if c.isalnum() or c in "-." else "_" for c in repository.split("://")[-1])
-    return cache_root().parent / "runs" / safe
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "s6lib" / "runs" / safe
 
 
 def fetch_runs(repository: str, timeout: float = 30.0) -> RunsFolder:

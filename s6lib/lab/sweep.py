@@ -89,7 +89,7 @@ def run_jobs(jobs: list[Job], options: dict, *, processes: int = 1, threads: int
     """Train every job not already done; return the count of each final status.
 
     `options` go to `train.run` (device, data_root, limits, dry_run, num_workers, engine,
-    precision) and to `train.run_config`. With `processes` > 1, each run is its own process
+    precision) and to `recipes.run_config`. With `processes` > 1, each run is its own process
     with `threads` torch threads (default 1); with 1 it runs here, with its epochs logged.
     Before any run starts, each job's settings and record path are checked (ConfigError), and a
     record another process is writing is refused (RecordInUse).

@@ -15,9 +15,10 @@ from torch.utils.data import DataLoader
 
 from .data import DeviceLoader
 from .engine import step_schedule
-from .models import build_model, count_parameters, get_spec, parameters_by_layer
+from .models import build_model, count_parameters, parameters_by_layer
 from .receptive_field import last_conv_rf
 from .recipes import Recipe, get_recipe
+from .specs import get_spec
 
 TRAIN_IMAGES = 60_000  # MNIST's training set
 NARROW = "net6-d05-narrow"  # channels 4, 8, 16, 32, 10

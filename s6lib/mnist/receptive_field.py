@@ -19,7 +19,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .models import INPUT_SHAPE, NetSpec, build_model
+from .models import build_model
+from .specs import INPUT_SHAPE, NetSpec
 
 KERNEL_LAYERS = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 

@@ -2,6 +2,8 @@
 
 A recipe is data (a frozen dataclass); change one with `dataclasses.replace`.
 `original` is the original assignment's recipe (stored as "seed", see DISPLAY_NAMES); `fast` is ours.
+`run_config` is the config a run records: the recipe, the seed and the run's limits. No torch here,
+so that the plans and the records audit compute configs without loading what trains.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .models import VARIANTS
+from .specs import VARIANTS
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Augment:
 @dataclass(frozen=True)
 class Recipe:
     name: str
-    model: str  # a variant name in s6lib.mnist.models.VARIANTS
+    model: str  # a variant name in s6lib.mnist.specs.VARIANTS
     optimizer: str  # one of OPTIMIZERS
     lr: float  # learning rate; the peak of the cycle for "onecycle"
     momentum: float
@@ -203,3 +205,33 @@ def validate(recipe: Recipe) -> Recipe:
             raise ConfigError(f"recipe {display_name(recipe.name)!r}: {name}={getattr(value, name.split('.')[-1])!r} "
                               f"{rule}")
     return recipe
+
+
+# --- the config a run records ---------------------------------------------------------------------
+
+DRY_RUN_BATCHES = 2  # training batches of a --dry-run (one test batch)
+WORKERS = 2  # pipeline A's DataLoader processes (Colab and this CI machine have 2 CPU cores)
+
+
+def effective_run(recipe: Recipe, limit_train: int | None, limit_test: int | None, dry_run: bool):
+    """(recipe, limit_train, limit_test) as a run uses them: a dry run is one epoch of
+    DRY_RUN_BATCHES training batches and one test batch."""
+    if not dry_run:
+        return recipe, limit_train, limit_test
+    cap_train, cap_test = DRY_RUN_BATCHES * recipe.batch_size, recipe.test_batch_size
+    return (dataclasses.replace(recipe, epochs=1), min(limit_train or cap_train, cap_train),
+            min(limit_test or cap_test, cap_test))
+
+
+def run_config(recipe: Recipe, *, seed: int, limit_train: int | None = None, limit_test: int | None = None,
+               dry_run: bool = False, num_workers: int = WORKERS) -> dict:
+    """The config a run records: everything that decides its numbers (on one machine)."""
+    recipe, limit_train, limit_test = effective_run(recipe, limit_train, limit_test, dry_run)
+    return {
+        "recipe": recipe_config(recipe),
+        "seed": seed,
+        "limit_train": limit_train,
+        "limit_test": limit_test,
+        "dry_run": dry_run,
+        "num_workers": num_workers,
+    }

@@ -7,7 +7,6 @@ and s6lib.mnist.graph's; the record's `engine` says which ran.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import pickle
 import random
@@ -36,12 +35,11 @@ from .engine import (
     test,
     train,
 )
-from .models import build_model, count_parameters, get_spec, spec_to_dict
-from .recipes import ConfigError, Recipe, recipe_config, validate
+from .models import build_model, count_parameters
+from .recipes import WORKERS, ConfigError, Recipe, effective_run, run_config, validate
+from .specs import get_spec, spec_to_dict
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
-DRY_RUN_BATCHES = 2  # training batches of a --dry-run (one test batch)
-WORKERS = 2  # pipeline A's DataLoader processes (Colab and this CI machine have 2 CPU cores)
 LIVE_ENV = "S6_LIVE_TRAIN"  # "1": the training chapter re-trains live even without CUDA; "0": never
 SEED_MAX = 2**32 - 1  # numpy's seeds are 0 .. 2**32 - 1
 # A reader's own records (`python -m s6lib train` without --out): a folder named unlike the book's
@@ -120,37 +118,13 @@ def live_training(env: dict | None = None) -> tuple[bool, str]:
 # --- a whole run -----------------------------------------------------------------------------
 
 
-def _effective(recipe: Recipe, limit_train: int | None, limit_test: int | None, dry_run: bool):
-    """(recipe, limit_train, limit_test) as a run uses them: a dry run is one epoch of
-    DRY_RUN_BATCHES training batches and one test batch."""
-    if not dry_run:
-        return recipe, limit_train, limit_test
-    cap_train, cap_test = DRY_RUN_BATCHES * recipe.batch_size, recipe.test_batch_size
-    return (dataclasses.replace(recipe, epochs=1), min(limit_train or cap_train, cap_train),
-            min(limit_test or cap_test, cap_test))
-
-
-def run_config(recipe: Recipe, *, seed: int, limit_train: int | None = None, limit_test: int | None = None,
-               dry_run: bool = False, num_workers: int = WORKERS) -> dict:
-    """The config a run records: everything that decides its numbers (on one machine)."""
-    recipe, limit_train, limit_test = _effective(recipe, limit_train, limit_test, dry_run)
-    return {
-        "recipe": recipe_config(recipe),
-        "seed": seed,
-        "limit_train": limit_train,
-        "limit_test": limit_test,
-        "dry_run": dry_run,
-        "num_workers": num_workers,
-    }
-
-
 def checked_config(recipe: Recipe, *, seed: int, limit_train: int | None = None, limit_test: int | None = None,
                    dry_run: bool = False, num_workers: int = WORKERS) -> dict:
     """`run_config`, after refusing what a run cannot do: a bad recipe, seed or limit, a number that is
     not finite (ConfigError naming it). Nothing is loaded or trained."""
     config = run_config(recipe, seed=seed, limit_train=limit_train, limit_test=limit_test, dry_run=dry_run,
                         num_workers=num_workers)
-    validate(_effective(recipe, limit_train, limit_test, dry_run)[0])
+    validate(effective_run(recipe, limit_train, limit_test, dry_run)[0])
     check_seed(seed)
     for name, limit in (("limit_train", config["limit_train"]), ("limit_test", config["limit_test"])):
         if limit is not None and limit < 1:
@@ -210,7 +184,7 @@ def run(recipe: Recipe, *, seed: int = 1, device: str | torch.device = "auto", d
 
 def _run(recipe: Recipe, config: dict, *, seed, device, data_root, out, limit_train, limit_test, dry_run,
          num_workers, engine, precision, progress, save_model, log) -> dict:
-    recipe, limit_train, limit_test = _effective(recipe, limit_train, limit_test, dry_run)
+    recipe, limit_train, limit_test = effective_run(recipe, limit_train, limit_test, dry_run)
     use_graph, why_eager = select_engine(engine, recipe, device)
     precision, why_float32 = select_precision(precision, device)
     progress = progress_default() if progress is None else progress
