@@ -1,11 +1,13 @@
 """s6lib's shape: every module is named, with what it does, in its subpackage's map (the subpackage's
-docstring), and every subpackage with its modules in the map of s6lib (s6lib/__init__.py); and the
-plans, the records and what reads them load without torch."""
+docstring), and every subpackage with its modules in the map of s6lib (s6lib/__init__.py); no import
+cycle, and no module using another's private names; the plans, the records and what reads them load
+without torch."""
 
 import ast
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,153 @@ def test_plans_records_and_what_reads_them_load_no_torch():
                             text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-1500:]
     assert result.stdout.strip() == "s6lib.mnist.models", f"{result.stdout.strip()} loads torch"
+
+
+# --- imports between modules ---------------------------------------------------------------------
+
+
+def s6lib_modules() -> dict[str, Path]:
+    """Each s6lib module by its dotted name under s6lib ("lab.records", "__main__"; a package by its
+    folder's name, "" for s6lib itself), with its file."""
+    modules = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+@dataclass(frozen=True)
+class Imported:
+    module: str  # the s6lib module imported, or imported from ("lab.records")
+    name: str | None  # the name imported from it; None where the module itself is imported
+    local: str  # the name it is bound to
+
+
+def s6lib_imports_of(source: str, package: tuple[str, ...], modules) -> list[Imported]:
+    """What a module of s6lib's `package` ("lab",; () for s6lib itself), whose code is `source`,
+    imports from s6lib, anywhere in its code (functions included); `modules`: s6lib's module names."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:  # from .x import y, from ..lab import x
+                base = list(package[:len(package) - node.level + 1]) + (node.module.split(".") if node.module else [])
+            elif (node.module or "").split(".")[0] == "s6lib":
+                base = node.module.split(".")[1:]
+            else:
+                continue
+            for alias in node.names:  # a module imported by name, else a name from the module
+                whole = ".".join(base + [alias.name])
+                found.append(Imported(whole, None, alias.asname or alias.name) if whole in modules
+                             else Imported(".".join(base), alias.name, alias.asname or alias.name))
+        elif isinstance(node, ast.Import):
+            found += [Imported(alias.name.removeprefix("s6lib."), None, alias.asname or alias.name)
+                      for alias in node.names if alias.name.startswith("s6lib.")]
+    return found
+
+
+def package_of(name: str, path: Path) -> tuple[str, ...]:
+    parts = tuple(name.split(".")) if name else ()
+    return parts if path.name == "__init__.py" else parts[:-1]
+
+
+def s6lib_imports() -> dict[str, set[str]]:
+    """Each s6lib module -> the s6lib modules it imports, anywhere in its code (functions included)."""
+    modules = s6lib_modules()
+    return {name: {i.module for i in s6lib_imports_of(path.read_text(), package_of(name, path), modules)} - {name, ""}
+            for name, path in modules.items()}
+
+
+def cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of `graph`, as a path that returns to its start, or None."""
+    state: dict[str, str] = {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt]
+            if nxt not in state and (found := visit(nxt, path + [nxt])):
+                return found
+        state[node] = "done"
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return None
+
+
+def test_cycle_finds_a_cycle():
+    assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+def test_s6lib_has_no_import_cycle():
+    graph = s6lib_imports()
+    assert {"mnist.engine", "mnist.graph", "mnist.train", "analysis.results"} <= set(graph)
+    assert "lab.records" in graph["mnist.train"] and "backprop.network" in graph["mnist.answers"]  # .., lazy
+    found = cycle(graph)
+    assert found is None, "import cycle in s6lib: " + " -> ".join(found)
+
+
+@pytest.mark.slow
+def test_each_module_imports_on_its_own():
+    """Each module imported with no other s6lib module loaded before it (one interpreter; s6lib is
+    dropped from sys.modules between imports): none leans on another having been imported first."""
+    modules = sorted(name for name in s6lib_modules() if name not in ("", "__main__"))
+    code = ("import importlib, sys\n"
+            "for m in sys.argv[1:]:\n"
+            "    for name in [n for n in sys.modules if n == 's6lib' or n.startswith('s6lib.')]:\n"
+            "        del sys.modules[name]\n"
+            "    try:\n"
+            "        importlib.import_module('s6lib.' + m)\n"
+            "    except Exception as err:\n"
+            "        sys.exit(f's6lib.{m}: {type(err).__name__}: {err}')\n")
+    result = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-1500:]
+
+
+@pytest.mark.slow  # three fresh interpreters
+def test_part2_does_not_load_part1():
+    """Part 2's modules do not load the symbolic 2-2-2 network (torchvision itself imports SymPy, so
+    SymPy's presence says nothing about Part 1). That Part 1 loads no torch, tests/test_package.py checks."""
+    code = "import sys, importlib; importlib.import_module(sys.argv[1]); print('s6lib.backprop.network' in sys.modules)"
+    for module in ("s6lib.mnist.plots", "s6lib.analysis.results", "s6lib.analysis.mistakes"):
+        result = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, cwd=ROOT)
+        assert result.returncode == 0, result.stderr[-1500:]
+        assert result.stdout.strip() == "False", f"{module} loads Part 1"
+
+
+def private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(source: str, package: tuple[str, ...], modules) -> list[str]:
+    """Another module's private names that a module uses: `from .x import _name`, or `x._name` where x
+    is an s6lib module it imported."""
+    imported = s6lib_imports_of(source, package, modules)
+    uses = [f"from s6lib.{i.module} import {i.name}" for i in imported if i.name and private(i.name)]
+    aliases = {i.local: i.module for i in imported if i.name is None}
+    uses += [f"{node.value.id}._{node.attr[1:]} (s6lib.{aliases[node.value.id]})"
+             for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.Attribute) and private(node.attr)
+             and isinstance(node.value, ast.Name) and node.value.id in aliases]
+    return uses
+
+
+def test_no_module_uses_another_modules_private_names():
+    """A name another module needs is public (no underscore) or belongs in that module."""
+    modules = s6lib_modules()
+    found = {name: uses for name, path in modules.items()
+             if (uses := private_uses(path.read_text(), package_of(name, path), modules))}
+    assert not found, f"private names used across modules: {found}"
+
+
+def test_the_private_name_check_finds_both_forms():
+    modules = {"backprop", "backprop.network", "backprop.large_rates", "book.style"}
+    source = ("from . import network as bp\n"
+              "from ..book.style import _missing, table\n"
+              "def f():\n"
+              "    return bp._stable_sigmoid, bp.iterate, _missing, table._private_too\n")
+    assert private_uses(source, ("backprop",), modules) == [
+        "from s6lib.book.style import _missing", "bp._stable_sigmoid (s6lib.backprop.network)"]

@@ -1,6 +1,6 @@
-"""The repository's own rules: pinned environment, clean notebooks, installable package, no import cycle."""
+"""The repository's own rules: pinned environment, clean notebooks, installable package (s6lib's own
+shape is tests/test_package.py's)."""
 
-import ast
 import json
 import re
 import shutil
@@ -137,98 +137,3 @@ def test_package_builds_as_a_wheel(tmp_path):
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "s6lib").rglob("*.py")}
     assert "s6lib/lab/records.py" in modules and not modules - set(names), f"not in the wheel: {modules - set(names)}"
     assert not any(n.startswith(("tests/", "book/")) for n in names)
-
-
-def s6lib_modules() -> dict[str, Path]:
-    """Each s6lib module by its dotted name under s6lib ("lab.records", "__main__"; a package by its
-    folder's name), with its file."""
-    modules = {}
-    for path in sorted((ROOT / "s6lib").rglob("*.py")):
-        parts = path.relative_to(ROOT / "s6lib").with_suffix("").parts
-        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return modules
-
-
-def s6lib_imports() -> dict[str, set[str]]:
-    """Each s6lib module -> the s6lib modules it imports, anywhere in its code (functions included)."""
-    modules = s6lib_modules()
-    graph = {}
-    for name, path in modules.items():
-        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                if node.level:  # from .x import y, from ..lab import x
-                    base = package[:len(package) - node.level + 1] + (node.module.split(".") if node.module else [])
-                elif (node.module or "").split(".")[0] == "s6lib":
-                    base = node.module.split(".")[1:]
-                else:
-                    continue
-                for alias in node.names:  # a module imported by name, else the module the name is from
-                    found.add(".".join(base + [alias.name]) if ".".join(base + [alias.name]) in modules
-                              else ".".join(base))
-            elif isinstance(node, ast.Import):
-                found |= {alias.name.removeprefix("s6lib.") for alias in node.names if alias.name.startswith("s6lib.")}
-        graph[name] = found - {name, ""}
-    return graph
-
-
-def cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import cycle of `graph`, as a path that returns to its start, or None."""
-    state: dict[str, str] = {}
-
-    def visit(node, path):
-        state[node] = "open"
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == "open":
-                return path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt]
-            if nxt not in state and (found := visit(nxt, path + [nxt])):
-                return found
-        state[node] = "done"
-        return None
-
-    for start in sorted(graph):
-        if start not in state and (found := visit(start, [start])):
-            return found
-    return None
-
-
-def test_cycle_finds_a_cycle():
-    assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
-
-
-def test_s6lib_has_no_import_cycle():
-    graph = s6lib_imports()
-    assert {"mnist.engine", "mnist.graph", "mnist.train", "analysis.results"} <= set(graph)
-    assert "lab.records" in graph["mnist.train"] and "backprop.network" in graph["mnist.answers"]  # .., lazy
-    found = cycle(graph)
-    assert found is None, "import cycle in s6lib: " + " -> ".join(found)
-
-
-@pytest.mark.slow
-def test_each_module_imports_on_its_own():
-    """Each module imported with no other s6lib module loaded before it (one interpreter; s6lib is
-    dropped from sys.modules between imports): none leans on another having been imported first."""
-    modules = sorted(name for name in s6lib_modules() if name not in ("", "__main__"))
-    code = ("import importlib, sys\n"
-            "for m in sys.argv[1:]:\n"
-            "    for name in [n for n in sys.modules if n == 's6lib' or n.startswith('s6lib.')]:\n"
-            "        del sys.modules[name]\n"
-            "    try:\n"
-            "        importlib.import_module('s6lib.' + m)\n"
-            "    except Exception as err:\n"
-            "        sys.exit(f's6lib.{m}: {type(err).__name__}: {err}')\n")
-    result = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-1500:]
-
-
-@pytest.mark.slow  # three fresh interpreters
-def test_part2_does_not_load_part1():
-    """Part 2's modules do not load the symbolic 2-2-2 network (torchvision itself imports SymPy, so
-    SymPy's presence says nothing about Part 1). That Part 1 loads no torch, tests/test_package.py checks."""
-    code = "import sys, importlib; importlib.import_module(sys.argv[1]); print('s6lib.backprop.network' in sys.modules)"
-    for module in ("s6lib.mnist.plots", "s6lib.analysis.results", "s6lib.analysis.mistakes"):
-        result = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, cwd=ROOT)
-        assert result.returncode == 0, result.stderr[-1500:]
-        assert result.stdout.strip() == "False", f"{module} loads Part 1"

@@ -88,7 +88,7 @@ def _hessian():
     """∂²E_total/∂wi∂wj for the eight weights, from SymPy's gradients, compiled to float64."""
     rows = [[sp.diff(bp.derived_gradient(wi), wj) for wj in bp.WEIGHTS] for wi in bp.WEIGHTS]
     parameters = sp.symbols(bp.INPUT_NAMES + bp.BIAS_NAMES)
-    return sp.lambdify(parameters, rows, modules=[{"sigmoid": bp._stable_sigmoid}, "numpy"], cse=True)
+    return sp.lambdify(parameters, rows, modules=[{"sigmoid": bp.stable_sigmoid}, "numpy"], cse=True)
 
 
 def hessian(values):

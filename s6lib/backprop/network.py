@@ -173,7 +173,9 @@ def gradient_symbol(parameter):
 # Numbers: float64, from the derived expressions.
 
 
-def _stable_sigmoid(x):
+def stable_sigmoid(x):
+    """1 / (1 + e^−x) of each entry of `x`, in float64, without overflow: the sigmoid every compiled
+    expression of the network (and of s6lib.backprop.large_rates) evaluates."""
     z = np.exp(-np.abs(x))  # ≤ 1, so it never overflows, whatever the learning rate
     return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
 
@@ -188,7 +190,7 @@ def _compiled(forms=None):
     gradients = ([derived_gradient(w) for w in WEIGHTS] if forms is None
                  else [in_inputs(dict(forms)[w]) for w in WEIGHTS])
     outputs = [in_inputs(s) for s in FORWARD] + gradients
-    return sp.lambdify(_PARAMETERS, outputs, modules=[{"sigmoid": _stable_sigmoid}, "numpy"], cse=True)
+    return sp.lambdify(_PARAMETERS, outputs, modules=[{"sigmoid": stable_sigmoid}, "numpy"], cse=True)
 
 
 def _forms_key(gradients):
@@ -202,7 +204,7 @@ def _forms_key(gradients):
 
 @cache
 def _compiled_expression(expr):
-    return sp.lambdify(_PARAMETERS, in_inputs(expr), modules=[{"sigmoid": _stable_sigmoid}, "numpy"])
+    return sp.lambdify(_PARAMETERS, in_inputs(expr), modules=[{"sigmoid": stable_sigmoid}, "numpy"])
 
 
 def check_values(values):
@@ -387,7 +389,7 @@ def matrix_pass(values):
     x, t = np.array([v["i1"], v["i2"]]), np.array([v["t1"], v["t2"]])
     W1 = np.array([[v["w1"], v["w2"]], [v["w3"], v["w4"]]])  # row k: the weights into hidden unit k
     W2 = np.array([[v["w5"], v["w6"]], [v["w7"], v["w8"]]])  # row k: the weights into output unit k
-    sigma = _stable_sigmoid  # 1 / (1 + e^−x) for each entry, computed so that it never overflows
+    sigma = stable_sigmoid  # 1 / (1 + e^−x) for each entry, computed so that it never overflows
     a_h = sigma(W1 @ x + v["b1"])  # forward: a = σ(W a_prev + b)
     a_o = sigma(W2 @ a_h + v["b2"])
     delta_o = (a_o - t) * a_o * (1 - a_o)  # backward: δ_out = (a − t) ⊙ σ′
