@@ -1,7 +1,7 @@
 """Command line: `python -m s6lib {train,sweep,bench,summary,data,check-workbook,class-report} ...` (installed as `s6`).
 
 Examples:
-  python -m s6lib train --recipe seed --seed 1 --device cuda --out runs/seed-s1.json
+  python -m s6lib train --recipe original --seed 1 --device cuda --out runs/original-s1.json
   python -m s6lib train --recipe fast --dry-run
   python -m s6lib sweep --recipe fast --seeds 1 2 3 --models net6 net6-no-dropout --out-dir runs/sweep
   python -m s6lib sweep --plan ablations --device cuda          # the plan's missing runs -> book/runs/gpu/

@@ -70,9 +70,7 @@ def test_runs_without_records_are_not_run_yet():
     runs = load_runs("training", None)
     assert len(runs) == len(ex.planned_runs("training"))
     assert all(r.record is None and r.status == "not run yet" for r in runs)
-    table = results.summary_table(runs)
-    assert set(table["final test acc (%)"]) == {"not run yet"}
-    assert set(table["seeds"]) == {"0 of 5"}
+    assert all((s.n, s.planned, s.mean) == (0, 5, None) for s in results.summarize(runs))
 
 
 def test_gpu_records_are_preferred_and_foreign_configs_ignored(tmp_path):
@@ -172,11 +170,9 @@ def test_the_ablation_tables_and_write_ups_report_missing_seeds_and_the_spread(t
     assert rows["lr-0.1"].difference.verdict == "too few seeds"  # 2 v 5: p >= 2/21 > 0.05
     data = ablations.section_table(list(rows.values()), "data").set_index("verdict")
     assert data.loc["lower", "difference"] == "−0.36" and data.loc["lower", "95% interval"] == "−0.39 to −0.33"
-    table = results.summary_table(summaries, baseline="fast").set_index("experiment")
-    assert table.loc["aug-none", "vs fast"] == "−0.36, lower" and table.loc["fast", "vs fast"] == "baseline"
-    assert (table.loc["no-bn", "final test acc (%)"] == "not run yet"
-            and table.loc["no-bn", "vs fast"] == "too few seeds")
-    assert math.isnan(table.loc["no-bn", "worst of last 3 (%)"])
+    by_key = {s.key: s for s in summaries}
+    assert (by_key["no-bn"].n, by_key["no-bn"].mean) == (0, None)
+    assert results.compare(by_key["no-bn"].finals, by_key["fast"].finals).verdict == "too few seeds"
 
 
 # --- the headline claims ---------------------------------------------------------------------------------
@@ -353,8 +349,7 @@ def test_diverged_runs_are_counted_not_averaged(tmp_path):
     bad = fake_record(planned("lr-0.1", 3), accs=[98.0, 97.0], status="diverged")
     records.write_record(bad, tmp_path / "gpu" / "lr-0.1-s3.json")
     s = next(s for s in results.summarize(load_runs("ablations", tmp_path)) if s.key == "lr-0.1")
-    assert (s.n, s.diverged) == (2, 1)
-    assert results.summary_table([s])["seeds"].tolist() == ["2 of 3 (1 diverged)"]
+    assert (s.n, s.diverged, s.planned) == (2, 1, 3)
 
 
 # --- tables and sentences for readers ---------------------------------------------------------------------
@@ -399,7 +394,7 @@ def test_the_original_recipe_is_stored_as_seed_but_read_as_original(tmp_path):
     runs = load_runs("training", tmp_path)
     assert results.seed_table(runs, "original").equals(results.seed_table(runs, "seed"))
     assert set(results.epochs_frame(runs)["recipe"]) == {"original"}
-    assert results.summary_table(runs)["experiment"].tolist() == ["original", "fast"]
+    assert [s.name for s in results.summarize(runs)] == ["original", "fast"]
 
 
 def test_the_precision_check_pairs_bf16_and_float32_runs_of_the_same_seed(tmp_path):

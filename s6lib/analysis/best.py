@@ -1,4 +1,4 @@
-"""The best recipes (issue 18) for the pages: each tuning round on the validation split, the final
+"""The best recipes for the pages: each tuning round on the validation split, the final
 runs on the test set, and the verdicts against the goals, all from the run records.
 
 The rounds are judged by s6lib.analysis.selection's rule; the final runs (plan "best") train on all 60,000

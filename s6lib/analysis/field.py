@@ -1,6 +1,6 @@
 """Where the field stands: public small-MNIST results the best recipes are compared with (course data).
 
-Each row was read off the notebook's own training log (issue 18): single runs, at most 15 epochs,
+Each row was read off the notebook's own training log: single runs, at most 15 epochs,
 test accuracy as the notebook printed it. None reports more than one seed. The book's own rows
 come from its run records, never from here.
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
-# What the original write-up lists under "Features" (the trials it ran) and "Next steps".
+# What the original write-up (its README) lists under "Features" (the trials it ran) and "Next steps".
 SYLLABUS: Mapping[str, str] = MappingProxyType({
     "trial-1": "Having different number of Convolutional layers - 4 to 5 layers - 5th layer being "
                "replacement of fully connected layer to map to number of outputs",
@@ -24,7 +24,6 @@ SYLLABUS: Mapping[str, str] = MappingProxyType({
     "next-4": "Remove Dropout to check",
     "next-5": "Image Normalization check",
 })
-SYLLABUS_SOURCE = "the original S6 write-up (README), sections \"Features\" and \"Next steps\""
 
 # The original notebook's stored log: test accuracy after each of its 20 epochs, from a single run
 # with no seed set. Source: the original's S6.ipynb output, as transcribed in the course's reference
@@ -69,4 +68,3 @@ ORIGINAL_TRIALS = (
     {"trial": 13, "change": "From 4 increased the parameters slightly; Increased transformations",
      "parameters": 17_022, "train_acc": 97.75, "test_acc": 99.40, "ours": "seed"},
 )
-ORIGINAL_TRIALS_SOURCE = "Param_Accuracy_Optimization_Experiments.xlsx, the original's trial log"

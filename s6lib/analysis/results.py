@@ -6,8 +6,8 @@ The chapters call these functions and print what they return; no number in
 their prose is typed by hand. A planned run (s6lib/lab/experiments.py) may have no
 record yet: it is then reported as "not run yet", never filled in.
 
-    runs = load_runs("training", find_runs_dir())   # s6lib.lab.runs
-    summary_table(runs)            # one row per experiment
+    runs = load_runs("training", locate_runs().path)   # s6lib.lab.runs
+    summarize(runs)                # one Summary per experiment
     headline(runs).verdict         # "met", "not met" or "not yet measured"
 """
 
@@ -34,7 +34,7 @@ GOAL_SEEDS = 5  # seeds the goal is measured over
 LAST_EPOCHS = 3  # every seed must stay >= TARGET in each of these last epochs
 EPOCH_BUDGET = 15
 PARAM_BUDGET = 20_000
-SMALL_BUDGET = 8_000  # the next session's bar
+SMALL_BUDGET = 8_000  # the bar the course's next session sets (the going-further chapter)
 
 # --- per-record numbers ------------------------------------------------------------------------
 
@@ -213,38 +213,6 @@ def summarize(runs: Sequence[Run]) -> list[Summary]:
     return out
 
 
-def mean_std_text(mean, std, digits=2) -> str:
-    """"99.45 ± 0.03", "99.45 (1 seed)" or "not run yet"."""
-    if mean is None:
-        return "not run yet"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{mean:.{digits}f} (1 seed)"
-
-
-def summary_table(runs_or_summaries, baseline: str | None = None) -> pd.DataFrame:
-    """The per-experiment table of a chapter: parameters, seeds complete, mean ± std final test
-    accuracy, the worst epoch among every seed's last LAST_EPOCHS; with `baseline` (an experiment in
-    the table), the difference from it and `compare`'s verdict in short. "not run yet" where no seed is."""
-    sums = _summaries(runs_or_summaries)
-    base = next((s for s in sums if baseline and s.key == stored_name(baseline)), None)
-    rows = []
-    for s in sums:
-        row = {
-            "experiment": s.name, "parameters": s.parameters,
-            "seeds": f"{s.n} of {s.planned}" + (f" ({s.diverged} diverged)" if s.diverged else ""),
-            "final test acc (%)": mean_std_text(s.mean, s.std),
-            f"worst of last {LAST_EPOCHS} (%)": min(s.min_last) if s.n else None,
-        }
-        if base is not None:
-            row[f"vs {base.name}"] = "baseline" if s is base else compare(s.finals, base.finals).short
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _summaries(runs_or_summaries) -> list[Summary]:
-    items = list(runs_or_summaries)
-    return items if all(isinstance(i, Summary) for i in items) else summarize(items)
-
-
 # --- comparing two experiments -------------------------------------------------------------------
 
 
@@ -253,26 +221,6 @@ class Comparison:
     verdict: str  # "higher on every seed", "lower on every seed", "within the seed spread", "too few seeds"
     diff: float | None  # mean of a minus mean of b, percentage points
     chance: float | None  # probability of so clean a split by luck alone (see `compare`)
-
-    @property
-    def clear(self) -> bool:
-        return self.verdict in ("higher on every seed", "lower on every seed")
-
-    @property
-    def text(self) -> str:
-        if self.diff is None:
-            return self.verdict
-        text = f"{self.diff:+.2f} pp: {self.verdict}"
-        return text + (f" (chance {self.chance:.0%})" if self.chance is not None else "")
-
-    @property
-    def short(self) -> str:
-        """For a table cell: "+0.12, higher", "−0.03, within spread", "too few seeds"."""
-        words = {"higher on every seed": "higher", "lower on every seed": "lower",
-                 "within the seed spread": "within spread", "too few seeds": "too few seeds"}[self.verdict]
-        if self.diff is None or self.verdict == "too few seeds":
-            return words
-        return f"{self.diff:+.2f}, {words}".replace("-", "−")
 
 
 MIN_SEEDS_TO_COMPARE = 3

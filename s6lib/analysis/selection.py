@@ -1,6 +1,6 @@
 """How a tuning round's winner is chosen: from validation numbers alone, by a rule fixed before it ran.
 
-The rule (issue 18), for the candidates of one round (s6lib.lab.experiments.ROUNDS), each trained with
+The rule, for the candidates of one round (s6lib.lab.experiments.ROUNDS), each trained with
 the same seeds on the validation split:
 
 1. A candidate's score is, for each seed, the lowest validation accuracy of its last `LAST` epochs,
@@ -105,7 +105,7 @@ def winner(group: str, number: int, runs_dir: str | Path, device_class: str = "c
     return round_scores(group, number, runs_dir, device_class)[0]
 
 
-# --- the quick recipe (issue 28): the fewest epochs to the course's strict bar ---------------------
+# --- the quick recipe: the fewest epochs to the course's strict bar ----------------------------------
 #
 # The rule, committed before the candidates of experiments.QUICK_ROUND ran:
 # 1. A candidate meets the bar when each of its seeds holds a validation accuracy >= results.TARGET

@@ -8,7 +8,7 @@ Figures: one Matplotlib style sized so that a figure's smallest text stays at
 least 10 CSS pixels high on a phone (390 px wide, where a figure is shrunk to
 the 358 px column) and sharp on high-density screens: 5 inches wide, text of 11
 points and more, shown at 100 CSS pixels per inch (500 px on a desktop) from a
-PNG drawn at twice that. Integer epoch ticks, accuracy axes that stop at 100.
+PNG drawn at twice that. Integer epoch ticks.
 In a Jupyter kernel, `use()` shows every figure through `figure_output`: the 2×
 PNG with its display width, carrying the size of its smallest text
 (`s6:min-font-pt`) and its dpi, so the browser test can check what a reader sees.
@@ -163,11 +163,6 @@ class HTMLTable(str):
 def integer_epochs(ax) -> None:
     """Epoch ticks at whole epochs only."""
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-
-
-def accuracy_axis(ax, low: float, high: float = 100.0) -> None:
-    """An accuracy axis from `low` up to at most 100%."""
-    ax.set_ylim(low, min(high, 100.0))
 
 
 def smallest_font(fig: Figure) -> float | None:

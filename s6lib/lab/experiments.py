@@ -268,7 +268,7 @@ TUNING: tuple[Experiment, ...] = (
                    "the targets."),
 )
 
-# The best recipes (issue 18), tuned in rounds on seeds 101-103 with 10,000 training images held out
+# The best recipes, tuned in rounds on seeds 101-103 with 10,000 training images held out
 # (recipes.VALIDATION_SPLITS): every candidate trains on the other 50,000 and is evaluated on the held-out
 # images only, never on the test set. s6lib.analysis.selection picks each round's winner by a rule fixed before
 # the round ran; the next round's candidates change that winner. The winners then train once on all
@@ -354,7 +354,7 @@ ROUNDS: Mapping[str, tuple[tuple[Experiment, ...], ...]] = MappingProxyType({
 })
 
 
-# The quick recipe (issue 28): for a class lab in which every student trains Net6 once on one CPU
+# The quick recipe: for a class lab in which every student trains Net6 once on one CPU
 # core, the fewest epochs with which the fast recipe's Net6 (dropout 0.05) meets the course's strict
 # bar (every seed >= 99.4% in each of its last 3 epochs). The candidates are the fast recipe with its
 # one-cycle schedule compressed into fewer epochs (the same warm-up fraction, the same peak), and one

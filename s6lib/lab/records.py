@@ -445,11 +445,6 @@ def _read_json(path: str | Path):
         raise RecordError(f"{path}: cannot read a JSON record: {err}") from None
 
 
-def load_records(folder: str | Path, pattern: str = "*.json") -> list[dict]:
-    """Every record in `folder` (sorted by file name); a malformed one raises RecordError."""
-    return [load_record(p) for p in sorted(Path(folder).glob(pattern))]
-
-
 def mark_stopped(path: str | Path, why: str) -> bool:
     """Say in the record at `path` that its run stopped, when a process that is gone left it "running":
     status "interrupted", `why` as its message. The caller holds its WriteLock. True if it was changed."""

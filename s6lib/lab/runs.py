@@ -80,11 +80,6 @@ def locate_runs(start: str | Path | None = None) -> RunsFolder:
     return fetch_runs(repository)
 
 
-def find_runs_dir(start: str | Path | None = None) -> Path | None:
-    """`locate_runs(start).path`."""
-    return locate_runs(start).path
-
-
 def archive_url(repository: str) -> str:
     """The archive of a branch, as GitHub (and the test's stand-in) serves it:
     <url>/archive/refs/heads/<branch>.tar.gz."""

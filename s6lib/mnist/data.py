@@ -340,7 +340,7 @@ class DeviceLoader:
 
     def batch(self, index) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs, labels) of the images at `index` (a slice or a tensor of indices), augmented
-        and normalized. No host sync, so a CUDA graph can hold it (s6lib.fast)."""
+        and normalized. No host sync, so a CUDA graph can hold it (s6lib.mnist.graph)."""
         x = self.images[index].float().div_(255)
         if self.augment is not None:
             params = sample_augment(len(x), self.augment, self.generator)

@@ -210,7 +210,7 @@ def validate(recipe: Recipe) -> Recipe:
 # --- the config a run records ---------------------------------------------------------------------
 
 DRY_RUN_BATCHES = 2  # training batches of a --dry-run (one test batch)
-WORKERS = 2  # pipeline A's DataLoader processes (Colab and this CI machine have 2 CPU cores)
+WORKERS = 2  # pipeline A's DataLoader processes (Colab's machines have 2 CPU cores)
 
 
 def effective_run(recipe: Recipe, limit_train: int | None, limit_test: int | None, dry_run: bool):

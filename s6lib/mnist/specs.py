@@ -96,7 +96,7 @@ VARIANTS.update({
     ),
 })
 
-# Designs with a 1×1 head, drawn from the public sub-8k results (issue 18): convolutions without bias,
+# Designs with a 1×1 head, drawn from the public sub-8k results (s6lib.analysis.field): convolutions without bias,
 # one max-pool then a 1×1 squeeze, three 3×3 blocks, global average pooling, and a 1×1 conv to the
 # 10 class scores that no ReLU or BatchNorm follows.
 _ONE_BY_ONE = dataclasses.replace(NET6_D05, pool_after=(1,), head="gap-1x1", bias=False)
