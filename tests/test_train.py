@@ -120,6 +120,18 @@ def test_git_info_is_none_outside_a_checkout(monkeypatch):
     assert provenance.git_info() == {"commit": None, "dirty": None}
 
 
+def test_git_info_asks_about_all_of_s6lib(monkeypatch):
+    calls = []
+
+    def fake_git(args, cwd, **kwargs):
+        calls.append((args, cwd))
+        return subprocess.CompletedProcess(args, 0, stdout=" M s6lib/mnist/train.py\n")
+
+    monkeypatch.setattr(subprocess, "run", fake_git)
+    assert provenance.git_info()["dirty"] is True
+    assert {cwd for _, cwd in calls} == {ROOT / "s6lib"} and calls[-1][0][-2:] == ["--", "."]
+
+
 def test_environment_names_the_device():
     env = provenance.run_environment(CPU)
     assert env["device"] == "cpu" and "cores" in env["device_name"]

@@ -75,8 +75,8 @@ def git_info() -> dict:
     """The commit of the checkout s6lib runs from, and whether s6lib/ differs from it
     (changed or untracked files); None for both outside a checkout."""
 
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True,
+    def git(*args: str) -> str:  # run in s6lib/, this module's package's parent
+        return subprocess.run(["git", *args], cwd=Path(__file__).parents[1], capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip()
 
     try:
