@@ -62,7 +62,7 @@ $(VENDOR)/.copied: tools/web/package.json tools/web/package-lock.json tools/web/
 # tools/web/net.js, with sample test digits (which the training chapter's gallery, made from the
 # records, shows).
 digit: $(DRAW)/.exported
-$(DRAW)/.exported: $(MODEL) $(MODEL:.pt=.json) s6lib/digit.py $(VENV)/.installed $(wildcard book/runs/*/*.json)
+$(DRAW)/.exported: $(MODEL) $(MODEL:.pt=.json) s6lib/mnist/digit.py $(VENV)/.installed $(wildcard book/runs/*/*.json)
 	rm -rf $(DRAW)
 	$(BIN)/python -m s6lib export-digit --checkpoint $(MODEL) --out-dir $(DRAW)
 	touch $@

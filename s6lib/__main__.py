@@ -1,7 +1,7 @@
 """Command line: `python -m s6lib {train,sweep,bench,summary,data,check-workbook,class-report} ...` (installed as `s6`).
 
 Examples:
-  python -m s6lib train --recipe seed --seed 1 --device cuda --out runs/seed-s1.json
+  python -m s6lib train --recipe original --seed 1 --device cuda --out runs/original-s1.json
   python -m s6lib train --recipe fast --dry-run
   python -m s6lib sweep --recipe fast --seeds 1 2 3 --models net6 net6-no-dropout --out-dir runs/sweep
   python -m s6lib sweep --plan ablations --device cuda          # the plan's missing runs -> book/runs/gpu/
@@ -23,17 +23,18 @@ from pathlib import Path
 
 import torch
 
-from .bench import bench, file_name, table
-from .data import ENV_VAR, RAW_MD5, DataError, prepare_mnist
-from .digit import write_site_files
-from .engine import ENGINES, PRECISIONS
-from .experiments import PLANS, RUNS_DIR, device_class, planned_runs
-from .models import VARIANTS, build_model, count_parameters, count_used_parameters, summary
-from .receptive_field import receptive_field_table
-from .recipes import RECIPE_CHOICES, ConfigError, get_recipe
-from .records import RecordError, RecordInUse, fingerprint, load_record, write_bench_record
-from .sweep import Job, available_cpus, run_jobs
-from .train import WORKERS, RunFailed, default_record_path, resolve_device, run, run_config
+from .lab.bench import bench, file_name, table
+from .lab.experiments import PLANS, RUNS_DIR, device_class, planned_runs
+from .lab.records import RecordError, RecordInUse, fingerprint, load_record, write_bench_record
+from .lab.sweep import Job, available_cpus, run_jobs
+from .mnist.data import ENV_VAR, RAW_MD5, DataError, prepare_mnist
+from .mnist.digit import write_site_files
+from .mnist.engine import ENGINES, PRECISIONS
+from .mnist.models import build_model, count_parameters, count_used_parameters, summary
+from .mnist.receptive_field import receptive_field_table
+from .mnist.recipes import RECIPE_CHOICES, WORKERS, ConfigError, get_recipe, run_config
+from .mnist.specs import VARIANTS
+from .mnist.train import RunFailed, default_record_path, resolve_device, run
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 3, 130
 EXIT_CODES = {  # listed in --help
@@ -97,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
                             "by the device)")
     sweep.add_argument("--force", action="store_true", help="rerun runs that already have a finished record")
     sweep.add_argument("--plan", default=None, nargs="+", choices=list(PLANS),
-                       help="run one or more plans of s6lib/experiments.py (their recipes, models and seeds) "
+                       help="run one or more plans of s6lib/lab/experiments.py (their recipes, models and seeds) "
                             "instead of --recipe/--models: each run whose record is missing or has another config")
     sweep.add_argument("--jobs", type=int, default=None,
                        help="training processes side by side, each with --threads threads (default 1): "
@@ -173,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recipe", default="original", choices=RECIPE_CHOICES,
-                        help="named recipe (s6lib/recipes.py); original is the assignment's")
+                        help="named recipe (s6lib/mnist/recipes.py); original is the assignment's")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     parser.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
@@ -210,7 +211,7 @@ def _plan_jobs(args: argparse.Namespace) -> tuple[list, Path]:
                                       ("--recipe", args.recipe)) if value]
     if given:
         raise ConfigError(f"{given[0]} cannot be combined with --plan: a plan fixes its recipes and models "
-                          "(s6lib/experiments.py)")
+                          "(s6lib/lab/experiments.py)")
     out_dir = args.out_dir
     if out_dir is None:
         out_dir = RUNS_DIR / device_class(str(resolve_device(args.device)))
@@ -367,7 +368,7 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _check_workbook(args: argparse.Namespace) -> int:
-    from .workbook_check import check_workbook
+    from .backprop.workbook_check import check_workbook
 
     result = check_workbook(args.workbook)
     if result.problem:
@@ -378,7 +379,7 @@ def _check_workbook(args: argparse.Namespace) -> int:
 
 
 def _class_report(args: argparse.Namespace) -> int:
-    from .class_report import read_class, write_figures
+    from .analysis.class_report import read_class, write_figures
 
     report = read_class(args.folder, recipe=args.recipe)
     for rejected in report.rejected:

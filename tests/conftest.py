@@ -53,7 +53,7 @@ def build_book(source: Path, out: Path | None = None) -> subprocess.CompletedPro
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
     """MNIST's root, prepared offline. Skipped where the data is absent, but never in CI."""
-    from s6lib.data import ENV_VAR, DataError, prepare_mnist
+    from s6lib.mnist.data import ENV_VAR, DataError, prepare_mnist
 
     try:
         return prepare_mnist(download=False)
@@ -79,8 +79,8 @@ def small_run(mnist_root, recipe_name: str = "fast", out=None, engine: str = "au
               **changes) -> dict:
     """A named recipe, 2 epochs of 64-image batches on 256 training and 256 test images, seed 3, on the CPU
     (`changes` override recipe fields): the run record."""
-    from s6lib import train
-    from s6lib.recipes import RECIPES
+    from s6lib.mnist import train
+    from s6lib.mnist.recipes import RECIPES
 
     recipe = dataclasses.replace(RECIPES[recipe_name], **{"epochs": 2, "batch_size": 64, **changes})
     return train.run(recipe, seed=3, device="cpu", data_root=mnist_root, out=out, limit_train=256, limit_test=256,

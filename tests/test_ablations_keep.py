@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from s6lib import ablations, models, results
-from s6lib import experiments as ex
-from s6lib.runs import load_runs
+from s6lib.analysis import ablations, results
+from s6lib.lab import experiments as ex
+from s6lib.lab.runs import load_runs
+from s6lib.mnist import models
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / ex.RUNS_DIR

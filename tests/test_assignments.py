@@ -24,9 +24,9 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from s6lib import backprop
-from s6lib.models import Net6
-from s6lib.receptive_field import last_conv_rf
+from s6lib.backprop import network as bp
+from s6lib.mnist.models import Net6
+from s6lib.mnist.receptive_field import last_conv_rf
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ROOT / "assignments"
@@ -162,14 +162,14 @@ def test_grade_all_refuses_bad_arguments(tmp_path):
 
 
 def test_backprop_reference_is_s6libs():
-    """The hidden tests' NumPy reference is s6lib.backprop's SymPy-derived float64 step."""
+    """The hidden tests' NumPy reference is s6lib.backprop.network's SymPy-derived float64 step."""
     ours = backprop_grading.reference()
-    first, second = (row for _, row in backprop.iterate(backprop_grading.VALUES, backprop_grading.LEARNING_RATE,
-                                                       steps=2).iterrows())
+    first, second = (row for _, row in bp.iterate(backprop_grading.VALUES, backprop_grading.LEARNING_RATE,
+                                                 steps=2).iterrows())
     for name in ("h1", "a_h1", "h2", "a_h2", "o1", "a_o1", "o2", "a_o2", "E_total"):
         assert ours[name] == pytest.approx(first[name], rel=1e-12)
-    np.testing.assert_allclose(ours["gradients"], [first[c] for c in backprop.GRADIENT_COLUMNS], rtol=1e-12)
-    np.testing.assert_allclose(ours["new_weights"], [second[w] for w in backprop.WEIGHT_NAMES], rtol=1e-12)
+    np.testing.assert_allclose(ours["gradients"], [first[c] for c in bp.GRADIENT_COLUMNS], rtol=1e-12)
+    np.testing.assert_allclose(ours["new_weights"], [second[w] for w in bp.WEIGHT_NAMES], rtol=1e-12)
     assert ours["E_total_after"] == pytest.approx(second["E_total"], rel=1e-12)
     # the deltas, from s6lib's chain-rule forms: ∂E/∂w5 = δo1·a_h1, ∂E/∂w1 = δh1·i1, ...
     assert ours["delta_o1"] * ours["a_h1"] == pytest.approx(first["∂E/∂w5"], rel=1e-12)
@@ -180,9 +180,9 @@ def test_backprop_reference_is_s6libs():
 
 def test_backprop_reference_catches_the_original_sheets_error():
     """The tolerance separates the right ∂E/∂w3, ∂E/∂w4 from the original sheet's formulas."""
-    sheet = backprop.iterate(backprop_grading.VALUES, backprop_grading.LEARNING_RATE, steps=2,
-                             gradients=backprop.ORIGINAL_SHEET_GRADIENTS)
-    gradients = np.array([sheet.loc[1, c] for c in backprop.GRADIENT_COLUMNS])
+    sheet = bp.iterate(backprop_grading.VALUES, backprop_grading.LEARNING_RATE, steps=2,
+                       gradients=bp.ORIGINAL_SHEET_GRADIENTS)
+    gradients = np.array([sheet.loc[1, c] for c in bp.GRADIENT_COLUMNS])
     assert backprop_grading.agrees(gradients, "gradients", index=slice(0, 2))
     assert not backprop_grading.agrees(gradients, "gradients", index=slice(2, 4))
     assert not backprop_grading.agrees(sheet.loc[2, "E_total"], "E_total_after")
@@ -200,7 +200,7 @@ def test_backprop_notebook_numbers_are_the_references():
     setup = master_setup("backprop")
     assert {name: setup[name] for name in backprop_grading.VALUES} == backprop_grading.VALUES
     assert setup["eta"] == backprop_grading.LEARNING_RATE
-    for book in (backprop.CLASS_VALUES, backprop.MAZUR_VALUES):
+    for book in (bp.CLASS_VALUES, bp.MAZUR_VALUES):
         same = [name for name in backprop_grading.VALUES if backprop_grading.VALUES[name] == book[name]]
         assert len(same) <= 1, f"the book's numbers: {same}"
 

@@ -1,4 +1,4 @@
-"""s6lib.backprop against the class sheet, Mazur's published example and torch autograd."""
+"""s6lib.backprop.network against the class sheet, Mazur's published example and torch autograd."""
 
 import math
 import re
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from s6lib import backprop as bp
-from s6lib.backprop import CLASS_VALUES, GRADIENT_COLUMNS, MAZUR_LEARNING_RATE, MAZUR_VALUES
+from s6lib.backprop import network as bp
+from s6lib.backprop.network import CLASS_VALUES, GRADIENT_COLUMNS, MAZUR_LEARNING_RATE, MAZUR_VALUES
 
 
 def test_first_forward_pass_of_the_class_network():
@@ -365,7 +365,7 @@ def test_the_graph_figure_writes_each_nodes_numbers_inside_its_box():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from s6lib.backprop_plots import draw_graph
+    from s6lib.backprop.plots import draw_graph
 
     nodes, _ = bp.graph_values(CLASS_VALUES)
     ax = draw_graph(CLASS_VALUES)
@@ -388,7 +388,7 @@ def test_the_sheet_error_captions_sides_match_the_panels():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from s6lib.backprop_plots import plot_sheet_error
+    from s6lib.backprop.plots import plot_sheet_error
 
     from conftest import ROOT
 

@@ -6,13 +6,13 @@ import re
 import pytest
 import torch
 
-from s6lib import bench, records
 from s6lib.__main__ import main
-from s6lib.data import ENV_VAR
-from s6lib.engine import engine_record, native_bf16
-from s6lib.provenance import run_environment
-from s6lib.records import RecordError, load_bench_record, validate_bench, write_bench_record
-from s6lib.sweep import available_cpus
+from s6lib.lab import bench, records
+from s6lib.lab.provenance import run_environment
+from s6lib.lab.records import RecordError, load_bench_record, validate_bench, write_bench_record
+from s6lib.lab.sweep import available_cpus
+from s6lib.mnist.data import ENV_VAR
+from s6lib.mnist.engine import engine_record, native_bf16
 
 EAGER = engine_record("eager", "float32")
 
@@ -155,7 +155,7 @@ def test_a_version_2_record_without_flop_counts_still_reads():
 
 
 def test_the_peak_is_worked_out_from_the_cpu_and_said_how():
-    from s6lib import hardware
+    from s6lib.lab import hardware
 
     peak = hardware.cpu_peak(2, "float32")
     if peak is None:
@@ -166,7 +166,7 @@ def test_the_peak_is_worked_out_from_the_cpu_and_said_how():
 
 
 def test_the_clock_is_measured_where_a_compiler_is_at_hand_and_the_ceiling_is_a_real_rate():
-    from s6lib import hardware
+    from s6lib.lab import hardware
 
     ghz = hardware.measure_clock_ghz()
     if ghz is None:
@@ -177,7 +177,7 @@ def test_the_clock_is_measured_where_a_compiler_is_at_hand_and_the_ceiling_is_a_
 
 
 def test_a_zen_4_core_runs_avx_512_at_the_rate_of_its_256_bit_fma_pipes(monkeypatch):
-    from s6lib import hardware
+    from s6lib.lab import hardware
 
     fields = {"vendor_id": "AuthenticAMD", "cpu family": "25"}
     monkeypatch.setattr(hardware, "_cpu_field", fields.get)
@@ -192,9 +192,9 @@ def test_a_zen_4_core_runs_avx_512_at_the_rate_of_its_256_bit_fma_pipes(monkeypa
 def test_the_bar_verdict_is_the_records_every_planned_seed_in_its_last_three_epochs(tmp_path):
     import json
 
-    from s6lib import experiments as ex
-    from s6lib.results import min_last
-    from s6lib.run_times import bar_verdict
+    from s6lib.analysis.results import min_last
+    from s6lib.lab import experiments as ex
+    from s6lib.lab.run_times import bar_verdict
 
     from conftest import ROOT
 
@@ -210,8 +210,8 @@ def test_the_bar_verdict_is_the_records_every_planned_seed_in_its_last_three_epo
 
 
 def test_a_training_step_of_net6_costs_about_six_mflop_per_image():
-    from s6lib import hardware
-    from s6lib.models import build_model
+    from s6lib.lab import hardware
+    from s6lib.mnist.models import build_model
 
     model = build_model("net6")
     train, evaluate = hardware.step_flops(model, 8, train=True), hardware.step_flops(model, 8, train=False)

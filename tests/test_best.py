@@ -6,11 +6,11 @@ import pytest
 from test_records import make_record
 from test_selection import write_round
 
-from s6lib import best, field
-from s6lib import experiments as ex
-from s6lib.models import build_model, count_parameters
-from s6lib.records import write_record
-from s6lib.selection import LAST, round_scores
+from s6lib.analysis import best, field
+from s6lib.analysis.selection import LAST, round_scores
+from s6lib.lab import experiments as ex
+from s6lib.lab.records import write_record
+from s6lib.mnist.models import build_model, count_parameters
 
 FINAL = ex.Experiment("best", "best", "the winner on all 60,000 images", "Is the goal met?",
                       model="net6-d05-wide", seeds=ex.FIVE)
@@ -93,8 +93,8 @@ def test_the_final_table_has_a_row_per_complete_seed_with_its_test_accuracies(fi
 
 
 def test_the_held_out_images_and_the_widest_seed_gap_of_a_round():
-    from s6lib.recipes import VALIDATION_SPLITS
-    from s6lib.selection import Score
+    from s6lib.analysis.selection import Score
+    from s6lib.mnist.recipes import VALIDATION_SPLITS
 
     for group, rounds in ex.ROUNDS.items():
         (split,) = {e.build().validation for e in rounds[0]}

@@ -386,7 +386,7 @@ HEADINGS_AND_TOC = """() => [
 
 def figure_text_px(p) -> list[tuple[str, float]]:
     """(image, its smallest text in CSS px as shown) for each visible figure of the article: the size
-    the figure's PNG records (s6lib.style), scaled by how wide the browser draws the image."""
+    the figure's PNG records (s6lib.book.style), scaled by how wide the browser draws the image."""
     from PIL import Image
 
     shown = p.evaluate("""async () => {
@@ -549,9 +549,9 @@ def test_every_sample_gives_pytorchs_probabilities_and_a_cross_exactly_when_wron
     import torch
     from test_digit import CHECKPOINT, page_input
 
-    from s6lib import digit
-    from s6lib.data import mnist_tensors
-    from s6lib.train import load_checkpoint
+    from s6lib.mnist import digit
+    from s6lib.mnist.data import mnist_tensors
+    from s6lib.mnist.train import load_checkpoint
 
     images, labels = mnist_tensors(False, mnist_root)
     model, _ = load_checkpoint(CHECKPOINT)

@@ -21,8 +21,9 @@ PAGE = "book/mnist/ablations"
 
 def test_the_ablations_page_opens_with_what_to_keep_and_collapses_its_detail(browser, site_url):  # noqa: F811
     """The first section a reader meets names every ingredient the records say to keep (by the page's
-    rule, from s6lib.ablations), near the top; the write-ups and the statistics note are collapsed."""
-    from s6lib import ablations, results, runs
+    rule, from s6lib.analysis.ablations), near the top; the write-ups and the statistics note are collapsed."""
+    from s6lib.analysis import ablations, results
+    from s6lib.lab import runs
 
     rows = ablations.compare_all(results.summarize(runs.load_runs("ablations", runs.locate_runs(ROOT).path)))
     keep = [r.name for r in ablations.what_to_keep(rows)["keep"]]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from s6lib import backprop as bp
-from s6lib import by_hand
-from s6lib.backprop import CLASS_VALUES, MAZUR_VALUES
+from s6lib.backprop import by_hand
+from s6lib.backprop import network as bp
+from s6lib.backprop.network import CLASS_VALUES, MAZUR_VALUES
 
 
 @pytest.mark.parametrize("values", [CLASS_VALUES, MAZUR_VALUES], ids=["class", "mazur"])

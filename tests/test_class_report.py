@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from s6lib.__main__ import main
-from s6lib.class_report import FIGURES, read_class, write_figures
-from s6lib.records import fingerprint, validate
-from s6lib.results import LAST_EPOCHS, TARGET
+from s6lib.analysis.class_report import FIGURES, read_class, write_figures
+from s6lib.analysis.results import LAST_EPOCHS, TARGET
+from s6lib.lab.records import fingerprint, validate
 
 from conftest import ROOT
 

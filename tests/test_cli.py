@@ -7,10 +7,10 @@ import urllib.request
 import pytest
 import torch
 
-from s6lib import recipes
 from s6lib.__main__ import main
-from s6lib.data import ENV_VAR, RAW_MD5
-from s6lib.records import load_record
+from s6lib.lab.records import load_record
+from s6lib.mnist import recipes
+from s6lib.mnist.data import ENV_VAR, RAW_MD5
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small steps share two cores badly
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from s6lib import __main__ as cli
-from s6lib import train
 from s6lib.__main__ import main
-from s6lib.records import load_record
-from s6lib.sweep import available_cpus
+from s6lib.lab.records import load_record
+from s6lib.lab.sweep import available_cpus
+from s6lib.mnist import train
 
 from conftest import ROOT
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from s6lib import data
-from s6lib.data import (
+from s6lib.mnist import data
+from s6lib.mnist.data import (
     ENV_VAR,
     MEAN,
     RAW_MD5,
@@ -24,7 +24,7 @@ from s6lib.data import (
     sample_augment,
     train_transform,
 )
-from s6lib.recipes import RECIPES, Augment, ConfigError
+from s6lib.mnist.recipes import RECIPES, Augment, ConfigError
 
 LOW, HIGH = (0 - MEAN) / STD, (1 - MEAN) / STD  # a normalized black and white pixel
 
@@ -221,7 +221,7 @@ def test_normalize_off_keeps_pixels_in_0_1_in_both_pipelines():
 
 
 def test_the_validation_split_is_fixed_class_balanced_and_disjoint_from_training(mnist_root):
-    from s6lib.data import mnist_tensors, split_indices, validation_indices
+    from s6lib.mnist.data import mnist_tensors, split_indices, validation_indices
 
     _, labels = mnist_tensors(True, mnist_root)
     held = validation_indices(labels, "val10k")

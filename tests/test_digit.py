@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from s6lib import digit, engine, train
-from s6lib.data import MEAN, STD, device_loaders, mnist_tensors
-from s6lib.recipes import RECIPES
-from s6lib.records import load_record
+from s6lib.lab.records import load_record
+from s6lib.mnist import digit, engine, train
+from s6lib.mnist.data import MEAN, STD, device_loaders, mnist_tensors
+from s6lib.mnist.recipes import RECIPES
 
 from conftest import ROOT
 
@@ -115,7 +115,7 @@ def test_the_page_facts_and_sample_digits(exported, mnist_root):
 def test_a_checkpoint_from_another_run_is_refused(tmp_path):
     other = load_record(RECORD)
     other["config"]["seed"] = 2
-    from s6lib.records import fingerprint, write_record
+    from s6lib.lab.records import fingerprint, write_record
     other["config_fingerprint"] = fingerprint(other["config"])
     write_record(other, tmp_path / "other.json")
     with pytest.raises(ValueError, match="was not saved by the run of"):

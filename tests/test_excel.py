@@ -9,8 +9,8 @@ import openpyxl
 import pytest
 import sympy as sp
 
-from s6lib import backprop as bp
-from s6lib.excel import (
+from s6lib.backprop import network as bp
+from s6lib.backprop.excel import (
     CHART_CELL,
     FIRST_ROW_INPUTS,
     HEADER_ROW,
@@ -145,7 +145,7 @@ def test_the_layout_the_page_describes_is_what_the_sheet_holds(tmp_path):
 
 
 def test_a_sheet_with_a_mistake_prints_that_mistake():
-    from s6lib.part1_answers import BROKEN_SHEET_GRADIENTS
+    from s6lib.backprop.answers import BROKEN_SHEET_GRADIENTS
 
     right, broken = formula_table(2), formula_table(2, gradients=BROKEN_SHEET_GRADIENTS)
     differs = [cell for cell in right.index if right.loc[cell, "formula"] != broken.loc[cell, "formula"]]

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from s6lib.exercises import PARSER_JS, answer_box, canonical, tolerance_for
+from s6lib.book.exercises import PARSER_JS, answer_box, canonical, tolerance_for
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node runs the page's JavaScript")

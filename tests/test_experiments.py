@@ -1,18 +1,20 @@
-"""The run plans (s6lib/experiments.py) and `sweep --plan`."""
+"""The run plans (s6lib/lab/experiments.py) and `sweep --plan`."""
 
 import dataclasses
 
 import pytest
 import torch
 
-from s6lib import engine, original
-from s6lib import experiments as ex
 from s6lib.__main__ import main
-from s6lib.data import ENV_VAR, DataError, DeviceLoader, prepare_mnist
-from s6lib.models import build_model, count_parameters, get_spec
-from s6lib.recipes import RECIPES, ConfigError
-from s6lib.records import load_record
-from s6lib.results import PARAM_BUDGET, SMALL_BUDGET
+from s6lib.analysis import original
+from s6lib.analysis.results import PARAM_BUDGET, SMALL_BUDGET
+from s6lib.lab import experiments as ex
+from s6lib.lab.records import load_record
+from s6lib.mnist import engine
+from s6lib.mnist.data import ENV_VAR, DataError, DeviceLoader, prepare_mnist
+from s6lib.mnist.models import build_model, count_parameters
+from s6lib.mnist.recipes import RECIPES, ConfigError
+from s6lib.mnist.specs import get_spec
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small steps share two cores badly
 

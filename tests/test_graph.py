@@ -5,11 +5,11 @@ import dataclasses
 import pytest
 import torch
 
-from s6lib import engine, graph, train
 from s6lib.__main__ import main
-from s6lib.data import ENV_VAR, DeviceLoader
-from s6lib.models import build_model
-from s6lib.recipes import RECIPES, ConfigError
+from s6lib.mnist import engine, graph, train
+from s6lib.mnist.data import ENV_VAR, DeviceLoader
+from s6lib.mnist.models import build_model
+from s6lib.mnist.recipes import RECIPES, ConfigError
 
 import conftest
 from conftest import numbers

@@ -13,8 +13,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from s6lib import guide, mnist_exercises, part1_answers, run_times
-from s6lib.recipes import VALIDATION_SPLITS, get_recipe
+from s6lib.backprop import answers as part1
+from s6lib.book import guide
+from s6lib.lab import run_times
+from s6lib.mnist import answers as part2
+from s6lib.mnist.recipes import VALIDATION_SPLITS, get_recipe
 
 from conftest import ROOT
 
@@ -167,29 +170,29 @@ def test_the_time_to_the_bar_is_the_benchmarks_pace_where_the_records_meet_the_b
 
 def test_every_likely_slip_is_in_the_table_with_its_number():
     slips = guide.likely_slips(ROOT)
-    expected = [(box, slip) for module in (part1_answers, mnist_exercises)
+    expected = [(box, slip) for module in (part1, part2)
                 for box, named in module.LIKELY_MISTAKES.items() for slip in named]
     assert list(zip(slips["box"], slips["slip"])) == expected
     for _, row in slips.iterrows():
-        module = part1_answers if row["box"] in part1_answers.LIKELY_MISTAKES else mnist_exercises
+        module = part1 if row["box"] in part1.LIKELY_MISTAKES else part2
         assert row["slip's value"] == module.likely_mistake(row["box"], row["slip"])
         assert row["box"] == row["exercise"] or row["box"].startswith(row["exercise"] + "-")
         assert f":label: {row['exercise']}" in "\n".join(
             "".join(c["source"]) for c in json.loads((ROOT / f"{row['chapter']}.ipynb").read_text())["cells"])
-        if row["box"] in part1_answers.ANSWERS:
-            assert row["answer"] == part1_answers.answer(row["box"])
+        if row["box"] in part1.ANSWERS:
+            assert row["answer"] == part1.answer(row["box"])
 
 
 def test_part2_answers_are_the_functions_their_chapters_show():
     slips = guide.likely_slips(ROOT)
-    assert set(guide.PART2_ANSWERS) == set(mnist_exercises.LIKELY_MISTAKES)
+    assert set(guide.PART2_ANSWERS) == set(part2.LIKELY_MISTAKES)
     for box, (function, args) in guide.PART2_ANSWERS.items():
         chapter = slips.loc[slips["box"] == box, "chapter"].iloc[0]
         code = "".join("".join(c["source"]) for c in json.loads((ROOT / f"{chapter}.ipynb").read_text())["cells"]
                        if c["cell_type"] == "code")
         code = re.sub(r"\s+", "", code)
-        call = f"mnist_exercises.{function.__name__}({','.join(repr(a).replace(chr(39), chr(34)) for a in args)})"
-        assert call in code or (not args and f"mnist_exercises.{function.__name__}()" in code), (box, call)
+        call = f"answers.{function.__name__}({','.join(repr(a).replace(chr(39), chr(34)) for a in args)})"
+        assert call in code or (not args and f"answers.{function.__name__}()" in code), (box, call)
 
 
 def test_the_guide_says_what_each_exercises_slips_reveal():

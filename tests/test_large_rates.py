@@ -4,8 +4,8 @@ behind it."""
 import numpy as np
 import pytest
 
-from s6lib import backprop as bp
-from s6lib import large_rates
+from s6lib.backprop import large_rates
+from s6lib.backprop import network as bp
 
 
 def _run(rate, steps=bp.SHEET_STEPS):

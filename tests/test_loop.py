@@ -1,11 +1,11 @@
-"""The training chapter's loop (s6lib.loop) does what the engine does, step for step."""
+"""The training chapter's loop (s6lib.mnist.loop) does what the engine does, step for step."""
 
 import pytest
 import torch
 
-from s6lib import engine, loop
-from s6lib.models import Net6, build_model
-from s6lib.recipes import get_recipe
+from s6lib.mnist import engine, loop
+from s6lib.mnist.models import Net6, build_model
+from s6lib.mnist.recipes import get_recipe
 
 FAST = get_recipe("fast")
 

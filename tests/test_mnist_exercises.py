@@ -5,11 +5,11 @@ import math
 
 import pytest
 
-from s6lib import mnist_exercises as mx
-from s6lib.backprop import CLASS_VALUES, autograd_gradients
-from s6lib.models import get_spec
-from s6lib.receptive_field import measured_receptive_fields
-from s6lib.recipes import get_recipe
+from s6lib.backprop.network import CLASS_VALUES, autograd_gradients
+from s6lib.mnist import answers as mx
+from s6lib.mnist.receptive_field import measured_receptive_fields
+from s6lib.mnist.recipes import get_recipe
+from s6lib.mnist.specs import get_spec
 
 from conftest import ROOT
 

@@ -7,10 +7,11 @@ import pytest
 
 matplotlib.use("Agg")
 
-from s6lib import experiments, results  # noqa: E402
-from s6lib.ablations import compare_all  # noqa: E402
-from s6lib.mnist_plots import focus_range, plot_differences, plot_params_vs_accuracy  # noqa: E402
-from s6lib.results import Summary  # noqa: E402
+from s6lib.analysis import results  # noqa: E402
+from s6lib.analysis.ablations import compare_all  # noqa: E402
+from s6lib.analysis.results import Summary  # noqa: E402
+from s6lib.lab import experiments
+from s6lib.mnist.plots import focus_range, plot_differences, plot_params_vs_accuracy  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
 
@@ -83,7 +84,7 @@ CROWDED += [summary(f"variant-{i}", [99.40 + 0.01 * i, 99.45 + 0.005 * i, 99.50]
 
 def recorded_summaries():
     runs = ROOT / experiments.RUNS_DIR
-    from s6lib.runs import load_runs
+    from s6lib.lab.runs import load_runs
     return results.summarize(load_runs("ablations", runs)) + results.summarize(load_runs("small", runs))
 
 
@@ -149,7 +150,7 @@ MARGIN_PX = 2  # at 100 px per inch, as shown: a gap between a count and its cel
 
 def test_every_count_of_the_confusion_matrix_stays_inside_its_cell():
     """Counts of four digits ("4890" on the diagonal) run into neither their neighbours nor the ticks."""
-    from s6lib.mnist_plots import plot_confusion
+    from s6lib.mnist.plots import plot_confusion
 
     cm = np.diag([4890, 5673, 5138, 5036, 4887, 4420, 4753, 5125, 4848, 5003]) + np.eye(10, k=1, dtype=int) * 17
     ax = plot_confusion(cm, title="5 seeds × 10,000 test images")  # laid out as the training chapter shows it

@@ -4,22 +4,18 @@ import pytest
 import torch
 from torch import nn
 
-from s6lib.models import (
-    NET6,
-    VARIANTS,
+from s6lib.mnist.models import (
     Net6,
-    NetSpec,
     build_model,
     count_parameters,
     count_used_parameters,
-    get_spec,
     layer_shapes,
     parameters_by_layer,
     parameters_table,
     plain_state_dict,
-    spec_text,
     summary,
 )
+from s6lib.mnist.specs import NET6, VARIANTS, NetSpec, get_spec, spec_text
 
 # The seed's table: output of conv1, conv2, pool, conv3, conv4, pool, conv5, AvgPool.
 SEED_SHAPES = [(4, 26, 26), (8, 24, 24), (8, 12, 12), (24, 10, 10), (48, 8, 8), (48, 4, 4), (10, 2, 2), (10, 1, 1)]

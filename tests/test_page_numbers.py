@@ -12,8 +12,8 @@ import statistics
 
 import pytest
 
-from s6lib import experiments as ex
-from s6lib import original
+from s6lib.analysis import original
+from s6lib.lab import experiments as ex
 
 from conftest import ROOT, toc_pages
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from s6lib.backprop import CLASS_VALUES, MAZUR_LEARNING_RATE, MAZUR_VALUES
-from s6lib.large_rates import LONG_RUN, THRESHOLD
-from s6lib.part1_answers import ANSWERS, PREDICTED_RATE, answer
+from s6lib.backprop.answers import ANSWERS, PREDICTED_RATE, answer
+from s6lib.backprop.large_rates import LONG_RUN, THRESHOLD
+from s6lib.backprop.network import CLASS_VALUES, MAZUR_LEARNING_RATE, MAZUR_VALUES
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ["forward_pass", "partial_derivatives", "backprop_table", "learning_rates"]

@@ -9,7 +9,7 @@ from ipywidgets.widgets.widget_link import Link
 
 matplotlib.use("Agg")
 
-from s6lib.widgets import live_learning_rate_slider, static_learning_rate_slider  # noqa: E402
+from s6lib.backprop.widgets import live_learning_rate_slider, static_learning_rate_slider  # noqa: E402
 
 
 def test_static_slider_is_jslinked_to_one_picture_per_rate():
@@ -50,7 +50,7 @@ def test_without_stack_the_static_slider_has_the_kernel_swap_pictures(monkeypatc
 def test_the_no_kernel_note_is_hidden_until_the_page_has_no_kernel():
     """The note starts hidden (a kernel may be running); its script shows it, and makes the live
     slider inert, only where the page carries a saved widget state (the website)."""
-    from s6lib.widgets import LIVE_CLASS, NO_KERNEL_NOTE, no_kernel_note
+    from s6lib.backprop.widgets import LIVE_CLASS, NO_KERNEL_NOTE, no_kernel_note
 
     html = no_kernel_note()._repr_html_()
     assert html.startswith('<p class="s6-kernel-note"') and " hidden>" in html and "Colab or Binder" in html
@@ -90,8 +90,8 @@ def test_a_curve_picture_spans_its_steps_and_gives_no_round_off_as_a_value():
     every step, and neither its title nor its caption gives a value below the resolution."""
     import matplotlib.pyplot as plt
 
-    from s6lib.backprop import error_resolution, loss_curves
-    from s6lib.backprop_plots import plot_loss_curve
+    from s6lib.backprop.network import error_resolution, loss_curves
+    from s6lib.backprop.plots import plot_loss_curve
 
     resolution = error_resolution()
     curve = loss_curves((20.0,))[20.0]
@@ -108,8 +108,8 @@ def test_a_curve_picture_spans_its_steps_and_gives_no_round_off_as_a_value():
 def test_the_loss_curves_legend_sits_off_the_curves():
     import matplotlib.pyplot as plt
 
-    from s6lib.backprop import CLASS_VALUES, loss_curves
-    from s6lib.backprop_plots import plot_loss_curves
+    from s6lib.backprop.network import CLASS_VALUES, loss_curves
+    from s6lib.backprop.plots import plot_loss_curves
 
     ax = plot_loss_curves(loss_curves((10.0, 500.0), CLASS_VALUES), threshold=1e-4, log=True)
     ax.figure.canvas.draw()

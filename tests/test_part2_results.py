@@ -10,10 +10,11 @@ import math
 import numpy as np
 import pytest
 
-from s6lib import ablations, comparisons, results
-from s6lib import experiments as ex
-from s6lib.models import NetSpec, build_model, get_spec
-from s6lib.runs import load_runs
+from s6lib.analysis import ablations, comparisons, results
+from s6lib.lab import experiments as ex
+from s6lib.lab.runs import load_runs
+from s6lib.mnist.models import build_model
+from s6lib.mnist.specs import NetSpec, get_spec
 
 from conftest import ROOT
 
@@ -142,8 +143,8 @@ def test_every_ablation_has_a_section_and_the_verdicts_follow_the_records(ablati
 def test_every_failed_seed_is_read_from_its_record(ablation_runs):
     """Whatever seeds failed in these records (none, in a fork whose runs all trained), each one's facts
     are its record's: what it predicted, its mistakes, and the loss floor its dead classes set."""
-    from s6lib import mistakes
-    from s6lib.data import DataError
+    from s6lib.analysis import mistakes
+    from s6lib.mnist.data import DataError
 
     rows = ablations.compare_all(results.summarize(ablation_runs))
     failed = ablations.failed_seeds(rows)

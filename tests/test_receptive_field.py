@@ -1,7 +1,8 @@
 import pytest
 
-from s6lib.models import VARIANTS, build_model, layer_shapes
-from s6lib.receptive_field import measured_receptive_fields, receptive_field, receptive_field_table
+from s6lib.mnist.models import build_model, layer_shapes
+from s6lib.mnist.receptive_field import measured_receptive_fields, receptive_field, receptive_field_table
+from s6lib.mnist.specs import VARIANTS
 
 # Net6 by hand, with n <- (n + 2p - k) // s + 1, rf <- rf + (k - 1) * jump, then jump <- jump * s
 # (the pools too: a 2×2 pool adds one jump to the receptive field before it doubles the jump):

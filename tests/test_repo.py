@@ -1,6 +1,6 @@
-"""The repository's own rules: pinned environment, clean notebooks, installable package, no import cycle."""
+"""The repository's own rules: pinned environment, clean notebooks, installable package (s6lib's own
+shape is tests/test_package.py's)."""
 
-import ast
 import json
 import re
 import shutil
@@ -134,94 +134,6 @@ def test_package_builds_as_a_wheel(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     wheel = next(Path(tmp_path).glob("s6lib-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "s6lib/__init__.py" in names and not any(n.startswith(("tests/", "book/")) for n in names)
-
-
-def s6lib_imports() -> dict[str, set[str]]:
-    """Each s6lib module -> the s6lib modules it imports, anywhere in its code (functions included)."""
-    graph = {}
-    for path in sorted((ROOT / "s6lib").glob("*.py")):
-        name = path.stem
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom):
-                module = node.module or ""
-                if node.level == 1 and module:  # from .x import y
-                    found.add(module.split(".")[0])
-                elif node.level == 1:  # from . import x, y
-                    found |= {alias.name for alias in node.names}
-                elif module.startswith("s6lib."):
-                    found.add(module.split(".")[1])
-                elif module == "s6lib":
-                    found |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.Import):
-                found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("s6lib.")}
-        graph[name] = found - {name}
-    return graph
-
-
-def cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import cycle of `graph`, as a path that returns to its start, or None."""
-    state: dict[str, str] = {}
-
-    def visit(node, path):
-        state[node] = "open"
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == "open":
-                return path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt]
-            if nxt not in state and (found := visit(nxt, path + [nxt])):
-                return found
-        state[node] = "done"
-        return None
-
-    for start in sorted(graph):
-        if start not in state and (found := visit(start, [start])):
-            return found
-    return None
-
-
-def test_cycle_finds_a_cycle():
-    assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
-
-
-def test_s6lib_has_no_import_cycle():
-    graph = s6lib_imports()
-    assert {"engine", "graph", "train", "results"} <= set(graph)
-    found = cycle(graph)
-    assert found is None, "import cycle in s6lib: " + " -> ".join(found)
-
-
-@pytest.mark.slow
-def test_each_module_imports_on_its_own():
-    """Each module imported with no other s6lib module loaded before it (one interpreter; s6lib is
-    dropped from sys.modules between imports): none leans on another having been imported first."""
-    modules = sorted(p.stem for p in (ROOT / "s6lib").glob("*.py") if p.stem != "__main__")
-    code = ("import importlib, sys\n"
-            "for m in sys.argv[1:]:\n"
-            "    for name in [n for n in sys.modules if n == 's6lib' or n.startswith('s6lib.')]:\n"
-            "        del sys.modules[name]\n"
-            "    try:\n"
-            "        importlib.import_module('s6lib.' + m)\n"
-            "    except Exception as err:\n"
-            "        sys.exit(f's6lib.{m}: {type(err).__name__}: {err}')\n")
-    result = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr[-1500:]
-
-
-@pytest.mark.slow  # six fresh interpreters, each importing torch or SymPy
-def test_part1_does_not_load_part2_nor_the_other_way():
-    """Part 1's modules do not load torch; Part 2's do not load the symbolic 2-2-2 network (torchvision
-    itself imports SymPy, so SymPy's presence says nothing about Part 1)."""
-    code = ("import sys, importlib; importlib.import_module(sys.argv[1]); "
-            "print(' '.join(sorted(m for m in ('torch', 's6lib.backprop') if m in sys.modules)))")
-    loaded = {}
-    for module in ("s6lib.backprop_plots", "s6lib.excel", "s6lib.widgets", "s6lib.mnist_plots", "s6lib.results",
-                   "s6lib.mistakes"):
-        result = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, cwd=ROOT)
-        assert result.returncode == 0, result.stderr[-1500:]
-        loaded[module] = result.stdout.split()
-    for part1 in ("s6lib.backprop_plots", "s6lib.excel", "s6lib.widgets"):
-        assert "torch" not in loaded[part1], f"{part1} loads torch"
-    for part2 in ("s6lib.mnist_plots", "s6lib.results", "s6lib.mistakes"):
-        assert "s6lib.backprop" not in loaded[part2], f"{part2} loads Part 1"
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "s6lib").rglob("*.py")}
+    assert "s6lib/lab/records.py" in modules and not modules - set(names), f"not in the wheel: {modules - set(names)}"
+    assert not any(n.startswith(("tests/", "book/")) for n in names)

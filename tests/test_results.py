@@ -1,4 +1,4 @@
-"""s6lib.results on synthetic records: summaries, the headline check, confusion matrix, staleness."""
+"""s6lib.analysis.results on synthetic records: summaries, the headline check, confusion matrix, staleness."""
 
 import dataclasses
 import json
@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from s6lib import ablations, mistakes, models, original, recipes, records, results, train
-from s6lib import experiments as ex
-from s6lib.engine import engine_record
-from s6lib.runs import load_runs
+from s6lib.analysis import ablations, mistakes, original, results
+from s6lib.lab import experiments as ex
+from s6lib.lab import records
+from s6lib.lab.runs import load_runs
+from s6lib.mnist import models, recipes, specs, train
+from s6lib.mnist.engine import engine_record
 
 ENVIRONMENTS = {
     "gpu": {"device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "threads": 16, "python": "3.11",
@@ -35,8 +37,8 @@ def fake_record(planned: ex.PlannedRun, accs=None, device="gpu", status="complet
     rng = rng or np.random.default_rng(planned.seed)
     recipe = planned.recipe
     accs = accs if accs is not None else curve(99.45, recipe.epochs)
-    spec = models.get_spec(recipe.model)
-    model = {"name": recipe.model, "spec": models.spec_to_dict(spec),
+    spec = specs.get_spec(recipe.model)
+    model = {"name": recipe.model, "spec": specs.spec_to_dict(spec),
              "parameters": models.count_parameters(models.build_model(spec))}
     record = records.new_record(planned.config(), model, dict(ENVIRONMENTS[device]),
                                 {"commit": None, "dirty": None}, engine_record("eager", "float32"))
@@ -68,9 +70,7 @@ def test_runs_without_records_are_not_run_yet():
     runs = load_runs("training", None)
     assert len(runs) == len(ex.planned_runs("training"))
     assert all(r.record is None and r.status == "not run yet" for r in runs)
-    table = results.summary_table(runs)
-    assert set(table["final test acc (%)"]) == {"not run yet"}
-    assert set(table["seeds"]) == {"0 of 5"}
+    assert all((s.n, s.planned, s.mean) == (0, 5, None) for s in results.summarize(runs))
 
 
 def test_gpu_records_are_preferred_and_foreign_configs_ignored(tmp_path):
@@ -170,11 +170,9 @@ def test_the_ablation_tables_and_write_ups_report_missing_seeds_and_the_spread(t
     assert rows["lr-0.1"].difference.verdict == "too few seeds"  # 2 v 5: p >= 2/21 > 0.05
     data = ablations.section_table(list(rows.values()), "data").set_index("verdict")
     assert data.loc["lower", "difference"] == "−0.36" and data.loc["lower", "95% interval"] == "−0.39 to −0.33"
-    table = results.summary_table(summaries, baseline="fast").set_index("experiment")
-    assert table.loc["aug-none", "vs fast"] == "−0.36, lower" and table.loc["fast", "vs fast"] == "baseline"
-    assert (table.loc["no-bn", "final test acc (%)"] == "not run yet"
-            and table.loc["no-bn", "vs fast"] == "too few seeds")
-    assert math.isnan(table.loc["no-bn", "worst of last 3 (%)"])
+    by_key = {s.key: s for s in summaries}
+    assert (by_key["no-bn"].n, by_key["no-bn"].mean) == (0, None)
+    assert results.compare(by_key["no-bn"].finals, by_key["fast"].finals).verdict == "too few seeds"
 
 
 # --- the headline claims ---------------------------------------------------------------------------------
@@ -287,8 +285,8 @@ def test_changing_an_experiment_override_makes_its_records_stale(tmp_path, monke
 
 def test_changing_a_model_variant_makes_its_records_stale(tmp_path, monkeypatch):
     write(tmp_path, planned("transition", 1), "gpu")
-    spec = models.VARIANTS["net6-d05-transition"]
-    monkeypatch.setitem(models.VARIANTS, "net6-d05-transition", dataclasses.replace(spec, transitions=((3, 12),)))
+    spec = specs.VARIANTS["net6-d05-transition"]
+    monkeypatch.setitem(specs.VARIANTS, "net6-d05-transition", dataclasses.replace(spec, transitions=((3, 12),)))
     (problem,) = ex.stale_records(tmp_path)
     assert problem.kind == "stale" and "net6-d05-transition" in problem.detail
 
@@ -351,8 +349,7 @@ def test_diverged_runs_are_counted_not_averaged(tmp_path):
     bad = fake_record(planned("lr-0.1", 3), accs=[98.0, 97.0], status="diverged")
     records.write_record(bad, tmp_path / "gpu" / "lr-0.1-s3.json")
     s = next(s for s in results.summarize(load_runs("ablations", tmp_path)) if s.key == "lr-0.1")
-    assert (s.n, s.diverged) == (2, 1)
-    assert results.summary_table([s])["seeds"].tolist() == ["2 of 3 (1 diverged)"]
+    assert (s.n, s.diverged, s.planned) == (2, 1, 3)
 
 
 # --- tables and sentences for readers ---------------------------------------------------------------------
@@ -397,7 +394,7 @@ def test_the_original_recipe_is_stored_as_seed_but_read_as_original(tmp_path):
     runs = load_runs("training", tmp_path)
     assert results.seed_table(runs, "original").equals(results.seed_table(runs, "seed"))
     assert set(results.epochs_frame(runs)["recipe"]) == {"original"}
-    assert results.summary_table(runs)["experiment"].tolist() == ["original", "fast"]
+    assert [s.name for s in results.summarize(runs)] == ["original", "fast"]
 
 
 def test_the_precision_check_pairs_bf16_and_float32_runs_of_the_same_seed(tmp_path):

@@ -11,9 +11,11 @@ import re
 
 import pytest
 
-from s6lib import ablations, models, results, runs
-from s6lib import experiments as ex
-from s6lib.records import load_record
+from s6lib.analysis import ablations, results
+from s6lib.lab import experiments as ex
+from s6lib.lab import runs
+from s6lib.lab.records import load_record
+from s6lib.mnist import models, specs
 
 from conftest import ROOT, toc_pages
 
@@ -25,8 +27,8 @@ FILES = sorted(p for cls in ex.DEVICE_CLASSES for p in (RUNS / cls).rglob("*.jso
 @pytest.mark.parametrize("path", FILES, ids=[p.relative_to(RUNS).as_posix() for p in FILES])
 def test_every_committed_record_validates_and_counts_its_parameters_right(path):
     record = load_record(path)
-    spec = models.NetSpec(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-                             for k, v in record["model"]["spec"].items()})
+    spec = specs.NetSpec(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+                            for k, v in record["model"]["spec"].items()})
     assert record["model"]["parameters"] == models.count_parameters(models.build_model(spec)), (
         f"{path.name}: its parameter count is not that of the model it describes")
 
@@ -47,7 +49,7 @@ def _page_text(built_site, page: str) -> str:
 def test_the_ablations_page_states_every_experiment_and_what_to_keep_as_the_records_give(built_site):
     """Every experiment's row and seeds, and each ingredient's bucket in "What to keep" with its
     difference and the baseline's seed range, as the records give them (not the page's wording)."""
-    from s6lib.style import points
+    from s6lib.book.style import points
 
     text = _page_text(built_site, "book/mnist/ablations")
     summaries = results.summarize(runs.load_runs("ablations", RUNS))

@@ -3,9 +3,9 @@
 import json
 import statistics
 
-from s6lib import experiments as ex
-from s6lib import run_times
-from s6lib.recipes import display_name
+from s6lib.lab import experiments as ex
+from s6lib.lab import run_times
+from s6lib.mnist.recipes import display_name
 
 from conftest import ROOT
 

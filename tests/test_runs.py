@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from s6lib import runs
-from s6lib.runs import REPOSITORY_ENV, RUNS_ENV, archive_url, fetch_runs, locate_runs
+from s6lib.lab import runs
+from s6lib.lab.runs import REPOSITORY_ENV, RUNS_ENV, archive_url, fetch_runs, locate_runs
 
 from conftest import ROOT
 
@@ -240,7 +240,7 @@ def test_a_gzip_bomb_is_refused_or_skipped_in_bounded_memory(tmp_path):
         import http.server, json, sys, threading, tracemalloc
         sys.path.insert(0, {str(ROOT / "tests")!r})
         from test_runs import SEED_S1, zeros_archive
-        from s6lib.runs import fetch_runs
+        from s6lib.lab.runs import fetch_runs
         size = 300 * 2**20
         archives = {{"/refused": zeros_archive("book/runs/junk/x.json", size),
                      "/skipped": zeros_archive("book/site/big.bin", size, {{"book/runs/cpu/seed-s1.json": SEED_S1}})}}
@@ -352,6 +352,14 @@ def test_a_server_that_trickles_cannot_hold_the_fetch_past_its_deadline(trickle,
     # loaded 2-core machine (a tight bound here would flake, not find a bug).
     assert time.monotonic() - start < 30
     assert found.path is None and "did not finish within 2 s" in found.source
+
+
+def test_fetched_records_are_cached_beside_mnist(no_env):
+    """runs.cache_dir spells out MNIST's cache folder (s6lib.mnist.data.cache_root) rather than import
+    torch with it: the two must stay side by side."""
+    from s6lib.mnist.data import cache_root
+
+    assert runs.cache_dir("https://github.com/o/r@main") == cache_root().parent / "runs" / "github.com_o_r_main"
 
 
 def test_a_refresh_cleans_up_what_a_killed_one_left(server, tmp_path, no_env, monkeypatch):

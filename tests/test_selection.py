@@ -6,12 +6,12 @@ import json
 import pytest
 from test_records import make_record
 
-from s6lib import experiments as ex
-from s6lib import selection
-from s6lib.models import build_model, count_parameters
-from s6lib.recipes import RECIPES
-from s6lib.records import write_record
-from s6lib.selection import SelectionError, round_scores, winner
+from s6lib.analysis import selection
+from s6lib.analysis.selection import SelectionError, round_scores, winner
+from s6lib.lab import experiments as ex
+from s6lib.lab.records import write_record
+from s6lib.mnist.models import build_model, count_parameters
+from s6lib.mnist.recipes import RECIPES
 
 from conftest import ROOT
 

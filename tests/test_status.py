@@ -3,8 +3,8 @@
 from test_bench import make_bench
 from test_results import planned, write
 
-from s6lib import experiments as ex
-from s6lib import status
+from s6lib.lab import experiments as ex
+from s6lib.lab import status
 
 
 def test_plans_count_what_is_complete_and_where(tmp_path):

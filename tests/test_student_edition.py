@@ -88,8 +88,8 @@ def test_student_config_and_toc():
 
 
 def test_starter_workbook_has_the_inputs_and_nothing_to_copy(tmp_path):
-    from s6lib import backprop as bp
-    from s6lib import excel
+    from s6lib.backprop import excel
+    from s6lib.backprop import network as bp
 
     path = excel.write_workbook(tmp_path / "starter.xlsx", [0.5], starter=True)
     sheet = openpyxl.load_workbook(path)[excel.sheet_title(0.5)]
@@ -191,7 +191,7 @@ def test_no_answer_value_of_the_full_edition_is_in_the_student_edition(built_sit
 
 @pytest.mark.slow
 def test_the_student_workbook_is_the_starter(student_site):
-    from s6lib import excel
+    from s6lib.backprop import excel
 
     books = list((student_site / "html").rglob("backprop_by_hand.xlsx"))
     assert books, "the student site offers a workbook"

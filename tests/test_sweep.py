@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from s6lib.__main__ import main
-from s6lib.records import WriteLock, load_record
-from s6lib.sweep import Progress
+from s6lib.lab.records import WriteLock, load_record
+from s6lib.lab.sweep import Progress
 
 TINY = ["--recipe", "fast", "--device", "cpu", "--limit-train", "256", "--limit-test", "128", "--batch-size", "64"]
 
@@ -60,7 +60,7 @@ def test_a_stopped_sweep_saves_the_runs_in_flight_and_leaves_no_process(mnist_ro
 
 def test_progress_estimates_the_time_left_from_finished_epochs(monkeypatch):
     clock = iter([0.0, 600.0, 1200.0])
-    monkeypatch.setattr("s6lib.sweep.time.perf_counter", lambda: next(clock))
+    monkeypatch.setattr("s6lib.lab.sweep.time.perf_counter", lambda: next(clock))
     progress = Progress(total=4, epochs_left=60)
     assert progress.finished(15) == "1/4 done, 10.0 min so far, about 30.0 min left"
     assert progress.finished(15) == "2/4 done, 20.0 min so far, about 20.0 min left"

@@ -5,11 +5,12 @@ import subprocess
 import pytest
 import torch
 
-from s6lib import engine, provenance, records, train
-from s6lib.data import device_loaders
-from s6lib.models import build_model
-from s6lib.recipes import RECIPES, ConfigError
-from s6lib.records import load_record
+from s6lib.lab import provenance, records
+from s6lib.lab.records import load_record
+from s6lib.mnist import engine, recipes, train
+from s6lib.mnist.data import device_loaders
+from s6lib.mnist.models import build_model
+from s6lib.mnist.recipes import RECIPES, ConfigError
 
 from conftest import ROOT, numbers, small_run
 
@@ -91,7 +92,7 @@ def test_metrics_remember_the_first_non_finite_step():
 def test_dry_run_is_one_short_epoch(mnist_root):
     record = train.run(RECIPES["fast"], seed=1, device="cpu", data_root=mnist_root, dry_run=True, log=lambda *a: None)
     assert record["status"] == "complete" and len(record["epochs"]) == 1
-    assert record["config"]["limit_train"] == train.DRY_RUN_BATCHES * RECIPES["fast"].batch_size
+    assert record["config"]["limit_train"] == recipes.DRY_RUN_BATCHES * RECIPES["fast"].batch_size
 
 
 def test_devices_are_checked_with_the_choices_listed():
@@ -117,6 +118,18 @@ def test_git_info_is_none_outside_a_checkout(monkeypatch):
     assert set(provenance.git_info()) == {"commit", "dirty"}  # whatever this checkout is, no crash
     monkeypatch.setattr(subprocess, "run", no_git)
     assert provenance.git_info() == {"commit": None, "dirty": None}
+
+
+def test_git_info_asks_about_all_of_s6lib(monkeypatch):
+    calls = []
+
+    def fake_git(args, cwd, **kwargs):
+        calls.append((args, cwd))
+        return subprocess.CompletedProcess(args, 0, stdout=" M s6lib/mnist/train.py\n")
+
+    monkeypatch.setattr(subprocess, "run", fake_git)
+    assert provenance.git_info()["dirty"] is True
+    assert {cwd for _, cwd in calls} == {ROOT / "s6lib"} and calls[-1][0][-2:] == ["--", "."]
 
 
 def test_environment_names_the_device():

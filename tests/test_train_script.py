@@ -12,8 +12,8 @@ import pytest
 import torch
 from torchvision import transforms
 
-from s6lib import data, models
-from s6lib.recipes import get_recipe
+from s6lib.mnist import data, models, specs
+from s6lib.mnist.recipes import get_recipe
 
 SCRIPT = Path(__file__).resolve().parents[1] / "book" / "mnist" / "train_net6.py"
 FAST = get_recipe("fast")
@@ -50,7 +50,7 @@ def test_net6_is_the_fast_recipes_model(script):
         a = ours(images)
         torch.manual_seed(0)
         assert torch.equal(a, library(images))
-    assert ours.dropout.p == models.get_spec(FAST.model).dropout
+    assert ours.dropout.p == specs.get_spec(FAST.model).dropout
 
 
 def _steps(compose: transforms.Compose) -> dict[type, object]:

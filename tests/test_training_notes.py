@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass
 
-from s6lib import training_notes as run_notes
+from s6lib.analysis import training_notes as run_notes
 
 
 @dataclass
@@ -60,8 +60,8 @@ def test_the_draw_pages_model_against_the_tables_run(tmp_path, monkeypatch):
 
 
 def test_each_setting_of_the_fast_recipe_is_listed_with_the_ablations_that_change_it():
-    from s6lib import experiments as ex
-    from s6lib.recipes import get_recipe
+    from s6lib.lab import experiments as ex
+    from s6lib.mnist.recipes import get_recipe
 
     table = run_notes.recipe_origins().set_index("setting")
     fast, original = get_recipe("fast"), get_recipe("original")

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import sympy as sp
 
-from s6lib import backprop as bp
-from s6lib import workbook_check as wc
 from s6lib.__main__ import main
-from s6lib.excel import HEADER_ROW, in_sheet_columns, write_workbook
+from s6lib.backprop import network as bp
+from s6lib.backprop import workbook_check as wc
+from s6lib.backprop.excel import HEADER_ROW, in_sheet_columns, write_workbook
 
 from conftest import ROOT
 

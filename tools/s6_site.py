@@ -134,7 +134,7 @@ def _footer(app, config):
 
 def _edition_tag(app, config):
     # A chapter may say something only in one edition: {only} blocks test the tag `student`.
-    from s6lib import edition
+    from s6lib.book import edition
 
     if edition.student():
         app.tags.add("student")

@@ -2,7 +2,7 @@
 
 The assignment's numbers and one step of gradient descent on its 2-2-2 sigmoid network, in
 plain float64 NumPy, so that grading needs nothing beyond NumPy (Gradescope's image included).
-tests/test_assignments.py checks these numbers against s6lib.backprop and the master notebook.
+tests/test_assignments.py checks these numbers against s6lib.backprop.network and the master notebook.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 /* Net6's forward pass in plain JavaScript, for the draw-a-digit page (tools/web/draw.js).
 
-   The network is the file `python -m s6lib export-digit` writes (s6lib/digit.py): a list of layers
+   The network is the file `python -m s6lib export-digit` writes (s6lib/mnist/digit.py): a list of layers
    in the order they run, each conv layer with its float32 weights in base64, each BatchNorm folded
    into a per-channel scale and shift (as it acts in eval mode), dropout left out (it does nothing
    in eval mode). A layer that ends a conv block carries `block`: its output is kept as that
    block's feature maps. The output: log-probabilities of the ten classes (log-softmax of the
-   flattened last layer, as s6lib.models.Net does).
+   flattened last layer, as s6lib.mnist.models.Net does).
 
    Arithmetic is in float64 on float32 weights, so the results agree with PyTorch's float32 forward
    pass to about 1e-6; tests/test_digit.py checks this file against PyTorch.
@@ -86,7 +86,7 @@
   /** The exported network with its weights decoded: call once, then `forward` as often as needed. */
   function load(exported) {
     const layers = exported.layers.map((layer) => {
-      if (!LAYERS[layer.op]) throw new Error(`net.js has no layer "${layer.op}" (${layer.name}): add it here and in s6lib/digit.py`);
+      if (!LAYERS[layer.op]) throw new Error(`net.js has no layer "${layer.op}" (${layer.name}): add it here and in s6lib/mnist/digit.py`);
       const decoded = { ...layer };
       for (const key of ["weight", "bias", "scale", "shift"]) if (layer[key]) decoded[key] = floats(layer[key]);
       return decoded;

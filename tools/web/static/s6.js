@@ -3,7 +3,7 @@
    hidden, from the classes set here, and the box takes keyboard focus so that it can be scrolled
    with the arrow keys. Re-checked when the window resizes and when MathJax has typeset.
    A widget's picture (ipywidgets' Image has no alt text) takes the words of the caption drawn
-   under it (s6lib.widgets) as its alt text.
+   under it (s6lib.backprop.widgets) as its alt text.
    A hidden solution's title ("Solution to Exercise 1.1 (...)", sphinx-exercise) held a link back to
    its exercise, and a click on it jumped away (and toggled another solution): a click anywhere on
    the title, or Enter / Space on its toggle button, now opens and closes the solution, and the
