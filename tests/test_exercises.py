@@ -127,6 +127,7 @@ def test_both_editions_judge_alike_and_name_the_likely_mistake(edition):
     said = run_js("[" + ",".join(f"s6Answers.judge({json.dumps(t)}, {json.dumps(data)})"
                                  for t in ["19", "20", "78", "21"]) + "]")
     assert [v["verdict"] for v in said] == ["right", "right", "wrong", "wrong"] and said[2]["hint"] == "divide by η"
+    assert [v.get("also") for v in said[:2]] == [False, True], "an accepted other value is not called the answer"
     small = answer_box(8.96e-5, "E =", mistakes={0.0012113: "the page's own rate"}, hint="generic")
     data, _ = box_data(small, edition)
     said = run_js(f"s6Answers.judge('0.00121', {json.dumps(data)})")

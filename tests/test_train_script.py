@@ -161,3 +161,7 @@ def test_the_training_page_states_the_scripts_recorded_runs(built_site):
     low = min(min(e["test_acc"] for e in r["epochs"][-3:]) for r in records)
     assert finals in text, f"the training page does not give the script's final accuracies {finals}"
     assert f"{low:.2f}" in text
+    minutes = sorted(r["epochs"][-1]["seconds"] / 60 for r in records)  # an epoch's seconds count from the start
+    median = (minutes[(len(minutes) - 1) // 2] + minutes[len(minutes) // 2]) / 2
+    glue = json.loads((built_site.parent / "jupyter_execute/book/mnist/training.glue.json").read_text())
+    assert glue["script-minutes"]["data"]["text/markdown"] == str(round(median))

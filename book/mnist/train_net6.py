@@ -204,7 +204,8 @@ def main(argv=None):
                        "test_loss": test_loss, "test_acc": test_acc, "test_correct": correct,
                        "seconds": time.time() - start})
         print(f"Epoch {epoch:2d}: train loss {train_loss:.4f}, accuracy {train_acc:.2f}% | "
-              f"test loss {test_loss:.4f}, accuracy {correct}/{len(test_set)} ({test_acc:.2f}%)")
+              f"test loss {test_loss:.4f}, accuracy {correct}/{len(test_set)} ({test_acc:.2f}%) | "
+              f"{epochs[-1]['seconds'] / 60:.1f} min so far")
 
     if args.save_model:
         torch.save(model.state_dict(), args.save_model)

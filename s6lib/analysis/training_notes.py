@@ -17,6 +17,7 @@ from ..lab import experiments as ex
 from ..lab.records import RecordError, load_record
 from ..lab.runs import Run
 from ..mnist.recipes import display_name, get_recipe, stored_name
+from .ablations import SHOWN
 
 SLOW = 1.5  # a run this many times the median time of its twins stands out
 TEST_IMAGES = 10_000
@@ -152,7 +153,7 @@ def recipe_origins(key: str = "fast", base: str = "original", plan: str = "ablat
         if built.model != recipe.model:
             touched |= set(ex.spec_changes(built.model, recipe.model))
         for field in touched & set(changes):
-            measured[field].append(display_name(exp.key))
+            measured[field].append(SHOWN[exp.key][0] if exp.key in SHOWN else display_name(exp.key))
     return pd.DataFrame([{
         "setting": field, display_name(base_recipe.name): _value(old), display_name(recipe.name): _value(new),
         "what it does": SETTING_EFFECTS.get(field, ""), "measured by": ", ".join(measured[field]) or "–",

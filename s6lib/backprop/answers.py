@@ -138,6 +138,9 @@ LIKELY_MISTAKES = {
     "ex-learning-rates-limit": {
         "one over": lambda: answer("ex-learning-rates-limit") / 2,
         "sharpness": lambda: 2 / answer("ex-learning-rates-limit"),
+        # λ from the sharpness table's η = 0.5 row: after SHEET_STEPS - 1 updates, short of the minimum
+        "table row": lambda: 2 / large_rates.sharpness(
+            large_rates.weights_after(bp.CLASS_VALUES, 0.5, bp.SHEET_STEPS - 1)),
     },
     "ex-learning-rates-first-step": {
         "sign": lambda: 2 * bp.CLASS_VALUES["w5"] - answer("ex-learning-rates-first-step"),

@@ -136,7 +136,8 @@ var s6Answers = (function () {
     return H.map(function (x) { return ("00000000" + x.toString(16)).slice(-8); }).join("");
   }
 
-  // What the box says to `typed`: {verdict: "right" | "wrong" | "unreadable", hint}.
+  // What the box says to `typed`: {verdict: "right" | "wrong" | "unreadable", hint, also: an
+  // accepted value other than the answer was matched}.
   // `box` is the form's data: answer and tol (full edition) or hash (student edition), kind,
   // places, percent, accepted (other right values or hashes), mistakes ([value, hint, tolerance]
   // or [hash, hint]), hint.
@@ -148,7 +149,7 @@ var s6Answers = (function () {
       ? function (target) { return sha256(rounded) === target; }
       : function (target, tol) { return Math.abs(number.value - target) <= (tol || box.tol) * (1 + 1e-9); };
     var rights = [box.hash !== undefined ? box.hash : box.answer].concat(box.accepted);
-    for (var r = 0; r < rights.length; r++) if (near(rights[r])) return {verdict: "right"};
+    for (var r = 0; r < rights.length; r++) if (near(rights[r])) return {verdict: "right", also: r > 0};
     for (var i = 0; i < box.mistakes.length; i++) {
       if (near(box.mistakes[i][0], box.mistakes[i][2])) return {verdict: "wrong", hint: box.mistakes[i][1]};
     }
@@ -184,8 +185,9 @@ _BIND_JS = r"""
       var right = result.verdict === "right";
       form.classList.add(right ? "s6-right" : "s6-wrong");
       if (!right) input.setAttribute("aria-invalid", "true");
-      var within = box.hash ? " rounds to the answer at " + data.precision + "."
-                            : " is within \u00b1" + data.tolText + " of the answer.";
+      var within = result.also ? " is one of the answers this box accepts."
+        : box.hash ? " rounds to the answer at " + data.precision + "."
+        : " is within \u00b1" + data.tolText + " of the answer.";
       var verdict = document.createElement("strong");
       verdict.textContent = right ? "Right: " + typed + within
         : "Not yet: " + typed + (box.hash ? " does not round to the answer at " + data.precision + "."
