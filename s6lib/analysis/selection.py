@@ -87,18 +87,21 @@ def round_scores(group: str, number: int, runs_dir: str | Path, device_class: st
     rounds = ROUNDS[group]
     if not 1 <= number <= len(rounds):
         raise SelectionError(f"track {group!r} has rounds 1 to {len(rounds)}, not {number}")
-    scores = []
-    for exp in rounds[number - 1]:
-        try:
-            found = load_runs([exp], runs_dir, prefer=(device_class,))
-        except RecordError as err:
-            raise SelectionError(str(err)) from None
-        missing = [f"{exp.key} seed {run.seed}" for run in found if not run.complete]
-        if missing:
-            raise SelectionError(f"round {number} of {group!r} is not finished in {device_class}/: "
-                                 f"{', '.join(missing)} has no complete record with the planned config")
-        scores.append(score(exp, [run.record for run in found]))
-    return rank(scores)
+    return rank([score(exp, _records(exp, runs_dir, device_class, f"round {number} of {group!r}"))
+                 for exp in rounds[number - 1]])
+
+
+def _records(exp: Experiment, runs_dir: str | Path, device_class: str, judged: str) -> list[dict]:
+    """Every planned run's record of `exp`; SelectionError naming what cannot be `judged` yet."""
+    try:
+        found = load_runs([exp], runs_dir, prefer=(device_class,))
+    except RecordError as err:
+        raise SelectionError(str(err)) from None
+    missing = [f"{exp.key} seed {run.seed}" for run in found if not run.complete]
+    if missing:
+        raise SelectionError(f"{judged} is not finished in {device_class}/: "
+                             f"{', '.join(missing)} has no complete record with the planned config")
+    return [run.record for run in found]
 
 
 def winner(group: str, number: int, runs_dir: str | Path, device_class: str = "cpu") -> Score:
@@ -169,15 +172,5 @@ def quick_pick(candidates: list[QuickScore]) -> QuickPick:
 def quick_round(runs_dir: str | Path, device_class: str = "cpu") -> QuickPick:
     """The quick round judged from its records in `runs_dir`/`device_class`; SelectionError while a
     run is missing or its record is not the planned run's."""
-    candidates = []
-    for exp in QUICK_ROUND:
-        try:
-            found = load_runs([exp], runs_dir, prefer=(device_class,))
-        except RecordError as err:
-            raise SelectionError(str(err)) from None
-        missing = [f"{exp.key} seed {run.seed}" for run in found if not run.complete]
-        if missing:
-            raise SelectionError(f"the quick round is not finished in {device_class}/: "
-                                 f"{', '.join(missing)} has no complete record with the planned config")
-        candidates.append(quick_score(exp, [run.record for run in found]))
-    return quick_pick(candidates)
+    return quick_pick([quick_score(exp, _records(exp, runs_dir, device_class, "the quick round"))
+                       for exp in QUICK_ROUND])
