@@ -60,9 +60,11 @@ def test_the_draw_pages_model_against_the_tables_run(tmp_path, monkeypatch):
 
 
 def test_each_setting_of_the_fast_recipe_is_listed_with_the_ablations_that_change_it():
+    from s6lib.analysis.ablations import SHOWN
     from s6lib.lab import experiments as ex
     from s6lib.mnist.recipes import get_recipe
 
+    stored = {shown: key for key, (shown, _) in SHOWN.items()}  # the table says an ablation's shown name
     table = run_notes.recipe_origins().set_index("setting")
     fast, original = get_recipe("fast"), get_recipe("original")
     assert table.loc["batch_size", "original"] == str(original.batch_size)
@@ -71,6 +73,6 @@ def test_each_setting_of_the_fast_recipe_is_listed_with_the_ablations_that_chang
     assert set(table.index) >= {"lr", "weight_decay", "nesterov", "schedule", "epochs", "pipeline"}
     for setting, row in table.iterrows():
         for key in filter(None, row["measured by"].replace("–", "").split(", ")):
-            built = ex.get_experiment(key).build()
+            built = ex.get_experiment(stored.get(key, key)).build()
             changed = set(ex.recipe_changes(built, fast)) | set(ex.spec_changes(built.model, fast.model))
             assert setting in changed, f"{key} does not change {setting}"

@@ -138,9 +138,9 @@ LIKELY_MISTAKES = {
     "ex-learning-rates-limit": {
         "one over": lambda: answer("ex-learning-rates-limit") / 2,
         "sharpness": lambda: 2 / answer("ex-learning-rates-limit"),
-        # λ from the sharpness table's η = 0.5 row: after SHEET_STEPS - 1 updates, short of the minimum
-        "table row": lambda: 2 / large_rates.sharpness(
-            large_rates.weights_after(bp.CLASS_VALUES, 0.5, bp.SHEET_STEPS - 1)),
+        # λ as the sharpness table prints it (3 digits) in its η = 0.5 row: after SHEET_STEPS - 1
+        # updates, short of the minimum
+        "table row": lambda: 2 / float(f"{_table_sharpness():.3g}"),
     },
     "ex-learning-rates-first-step": {
         "sign": lambda: 2 * bp.CLASS_VALUES["w5"] - answer("ex-learning-rates-first-step"),
@@ -154,6 +154,10 @@ LIKELY_MISTAKES = {
 
 
 @cache
+def _table_sharpness() -> float:
+    return large_rates.sharpness(large_rates.weights_after(bp.CLASS_VALUES, 0.5, bp.SHEET_STEPS - 1))
+
+
 def answer(label):
     """The number exercise `label` asks for; KeyError names the labels there are."""
     if label not in ANSWERS:
