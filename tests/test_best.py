@@ -6,7 +6,7 @@ import pytest
 from test_records import make_record
 from test_selection import write_round
 
-from s6lib.analysis import best, field
+from s6lib.analysis import best, field, selection
 from s6lib.analysis.selection import LAST, round_scores
 from s6lib.lab import experiments as ex
 from s6lib.lab.records import write_record
@@ -101,4 +101,4 @@ def test_the_held_out_images_and_the_widest_seed_gap_of_a_round():
         assert best.held_out(rounds[0]) == VALIDATION_SPLITS[split][0] * 10
     a = Score("a", 100, (99.50, 99.52, 99.54), (99.5,) * 3)
     b = Score("b", 100, (99.49, 99.51, 99.55), (99.5,) * 3)
-    assert best.seed_spread([a, b]) == pytest.approx(0.06)
+    assert selection.seed_spread([a, b]) == pytest.approx(0.06)

@@ -19,7 +19,7 @@ from ..lab.runs import load_runs
 from ..mnist.recipes import VALIDATION_SPLITS
 from .field import PUBLIC_RESULTS
 from .results import Summary, model_size, summarize
-from .selection import LAST, Score, SelectionError, round_scores
+from .selection import LAST, SelectionError, round_scores
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,6 @@ def held_out(candidates: Sequence[ex.Experiment]) -> int:
     (split,) = {e.build().validation for e in candidates}
     per_class, _ = VALIDATION_SPLITS[split]
     return per_class * 10
-
-
-def seed_spread(scores: list[Score]) -> float:
-    """The widest gap, in points, between one candidate's own seeds (worst of the last epochs) in a round."""
-    return max(max(s.worst_last) - min(s.worst_last) for s in scores)
 
 
 def starting_point(group: str, runs_dir: str | Path | None) -> Summary | None:

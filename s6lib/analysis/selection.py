@@ -108,6 +108,41 @@ def winner(group: str, number: int, runs_dir: str | Path, device_class: str = "c
     return round_scores(group, number, runs_dir, device_class)[0]
 
 
+def seed_spread(scores: list[Score]) -> float:
+    """The widest gap, in points, between one candidate's own seeds (worst of the last epochs) in a round."""
+    return max(max(s.worst_last) - min(s.worst_last) for s in scores)
+
+
+# --- which pick trains the final runs -----------------------------------------------------------------
+#
+# The finals rule, committed before round 3 ran: each track's final runs (seeds 1-5, all 60,000
+# training images, the test set) train round 2's pick. A later round's pick replaces it only when it
+# is not the candidate carried over from the round before and its score leads that candidate's by
+# more than the round's `seed_spread`: a lead inside the seeds' own noise buys no new test-set runs.
+FINALS_FROM_ROUND = 2
+
+
+def leads(group: str, number: int, runs_dir: str | Path, device_class: str = "cpu") -> bool:
+    """True when round `number`'s pick beats the carried-over candidate by more than the round's seed spread."""
+    scores = round_scores(group, number, runs_dir, device_class)
+    carried = next(s for s in scores if s.key == ROUNDS[group][number - 1][0].key)
+    return scores[0].key != carried.key and scores[0].score - carried.score > seed_spread(scores)
+
+
+def final_pick(group: str, runs_dir: str | Path, device_class: str = "cpu") -> tuple[str, int]:
+    """The candidate whose recipe the track's final runs train, and the round it won, by the finals
+    rule over the judged rounds (a round not yet finished changes nothing)."""
+    number = FINALS_FROM_ROUND
+    pick = winner(group, number, runs_dir, device_class).key
+    for later in range(FINALS_FROM_ROUND + 1, len(ROUNDS[group]) + 1):
+        try:
+            if leads(group, later, runs_dir, device_class):
+                number, pick = later, winner(group, later, runs_dir, device_class).key
+        except SelectionError:
+            break
+    return pick, number
+
+
 # --- the quick recipe: the fewest epochs to the course's strict bar ----------------------------------
 #
 # The rule, committed before the candidates of experiments.QUICK_ROUND ran:

@@ -105,6 +105,12 @@ VARIANTS.update({
     "small-1x1": dataclasses.replace(_ONE_BY_ONE, channels=(8, 16, 16, 16, 16), transitions=((1, 10),)),
 })
 
+# Round 3 of the tuning (s6lib.lab.experiments.ROUNDS): each track's design in the order conv → BatchNorm →
+# ReLU, its convolutions without the bias that BatchNorm's own shift makes redundant; the wide one without dropout.
+VARIANTS.update({f"{name}-bn-first": dataclasses.replace(VARIANTS[name], batchnorm="before_relu", bias=False)
+                 for name in ("net6-d05-wide", "small-deep")})
+VARIANTS["net6-wide-no-dropout"] = dataclasses.replace(VARIANTS["net6-d05-wide"], dropout=0.0)
+
 
 def get_spec(name: str) -> NetSpec:
     try:
