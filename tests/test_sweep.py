@@ -35,6 +35,12 @@ def test_two_jobs_write_every_record_report_each_run_and_resume(mnist_root, caps
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.count("skipped (--force reruns it)") == 3 and "3 skipped" in out
+    # a try-out of another config (here --dry-run) never replaces a finished record
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main([*argv, "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a complete run of another config" in err and "--force" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 @pytest.mark.slow

@@ -55,11 +55,17 @@ class Job:
 
 
 def is_done(job: Job, config: dict) -> dict | None:
-    """The job's finished record when one with this config exists, else None."""
+    """The job's finished record when one with this config exists, else None. A finished record of
+    another config is RecordError: it is a result, and only --force replaces it."""
     if not job.out.exists():
         return None
     old = load_record(job.out)
-    return old if old["config"] == config and old["status"] in FINISHED else None
+    if old["status"] not in FINISHED:
+        return None
+    if old["config"] != config:
+        raise RecordError(f"{job.out} holds a {old['status']} run of another config: a sweep does not replace "
+                          "it (pass --force to, or write try-outs elsewhere with --out-dir)")
+    return old
 
 
 def _duration(seconds: float) -> str:
