@@ -6,7 +6,7 @@ of its modules does, with the chapters that use it in brackets.
     backprop/   Part 1, backpropagation by hand (SymPy and NumPy; no torch)
                 network, by_hand, excel, plots, large_rates, widgets, answers, workbook_check
     mnist/      Part 2, a sub-20k-parameter CNN on MNIST: the networks, the data, a training run (torch)
-                specs, models, receptive_field, answers, data, recipes, engine, graph, train, loop, digit, plots
+                specs, models, receptive_field, answers, data, recipes, goals, engine, graph, train, loop, digit, plots
     lab/        how runs are planned, stored, run and timed (imports no torch, but for sweep and bench, which train)
                 records, experiments, runs, sweep, bench, hardware, provenance, run_times, status
     analysis/   numbers from the records, and the published numbers they are set beside (imports no torch)
@@ -18,8 +18,8 @@ of its modules does, with the chapters that use it in brackets.
     __main__    the command line: train, sweep, bench, summary, data, check-workbook, class-report
 
 Importing `s6lib` or a subpackage loads nothing; each chapter imports the modules it uses. A page that
-only reads run records loads no torch: backprop/, lab/ (but sweep and bench), analysis/, and the specs
-and recipes of mnist/ import none (tests/test_package.py checks it).
+only reads run records loads no torch: backprop/, lab/ (but sweep and bench), analysis/, and the specs,
+recipes and goals of mnist/ import none (tests/test_package.py checks it).
 """
 
 __version__ = "0.1.0"

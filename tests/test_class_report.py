@@ -10,8 +10,8 @@ from PIL import Image
 
 from s6lib.__main__ import main
 from s6lib.analysis.class_report import FIGURES, read_class, write_figures
-from s6lib.analysis.results import LAST_EPOCHS, TARGET
 from s6lib.lab.records import fingerprint, validate
+from s6lib.mnist.goals import LAST, TARGET
 
 from conftest import ROOT
 
@@ -39,7 +39,7 @@ def classroom(tmp_path_factory):
     rng = random.Random(26)
     finals = {}
     for seed in range(1000, 1000 + STUDENTS):
-        last = [round(rng.gauss(99.45, 0.07), 2) for _ in range(LAST_EPOCHS)]
+        last = [round(rng.gauss(99.45, 0.07), 2) for _ in range(LAST)]
         finals[seed] = last
         (folder / f"student-{seed}.json").write_text(json.dumps(student_record(seed, last)))
     finals[1000 + STUDENTS - 1][-1] = TARGET  # exactly at the bar counts as at or above it
@@ -103,8 +103,8 @@ def test_the_valid_records_are_counted_and_the_broken_ones_listed_with_their_rea
     assert summary["final test acc: mean (%)"] == pytest.approx(final.mean())
     assert summary["final test acc: sd (points)"] == pytest.approx(final.std(ddof=1))
     ranges = [max(last) - min(last) for last in finals.values()]
-    assert summary[f"last {LAST_EPOCHS} epochs: mean range (points)"] == pytest.approx(np.mean(ranges))
-    assert summary[f"all last {LAST_EPOCHS} epochs at or above {TARGET:g}%"] == sum(
+    assert summary[f"last {LAST} epochs: mean range (points)"] == pytest.approx(np.mean(ranges))
+    assert summary[f"all last {LAST} epochs at or above {TARGET:g}%"] == sum(
         min(last) >= TARGET for last in finals.values())
     assert summary["the original's single run (%)"] == 99.40
 

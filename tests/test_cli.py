@@ -97,8 +97,9 @@ def test_sweep_writes_one_record_per_model_and_seed_and_resumes(mnist_root, caps
     capsys.readouterr()
     assert main(argv) == 0
     assert capsys.readouterr().out.count("skipped (--force reruns it)") == 4
-    assert main([*argv, "--seeds", "1", "--models", "net6", "--limit-test", "64"]) == 0  # another config
-    assert "skipped (--force" not in capsys.readouterr().out
+    other = [*argv, "--seeds", "1", "--models", "net6", "--limit-test", "64"]  # another config: kept, unless --force
+    assert main(other) == 2 and "holds a complete run of another config" in capsys.readouterr().err
+    assert main([*other, "--force"]) == 0
     assert load_record(tmp_path / "fast-net6-s1.json")["config"]["limit_test"] == 64
 
 

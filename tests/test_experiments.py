@@ -7,11 +7,11 @@ import torch
 
 from s6lib.__main__ import main
 from s6lib.analysis import original
-from s6lib.analysis.results import PARAM_BUDGET, SMALL_BUDGET
 from s6lib.lab import experiments as ex
 from s6lib.lab.records import load_record
 from s6lib.mnist import engine
 from s6lib.mnist.data import ENV_VAR, DataError, DeviceLoader, prepare_mnist
+from s6lib.mnist.goals import PARAMETERS, SMALL_PARAMETERS
 from s6lib.mnist.models import build_model, count_parameters
 from s6lib.mnist.recipes import RECIPES, ConfigError
 from s6lib.mnist.specs import get_spec
@@ -87,9 +87,9 @@ def test_every_experiment_changes_what_the_model_optimizer_or_data_see(plan):
 
 def test_parameter_budgets():
     for exp in ex.get_plan("ablations") + ex.get_plan("training"):
-        assert count_parameters(build_model(exp.build().model)) <= PARAM_BUDGET, exp.key
+        assert count_parameters(build_model(exp.build().model)) <= PARAMETERS, exp.key
     for exp in ex.get_plan("small"):
-        assert count_parameters(build_model(exp.build().model)) < SMALL_BUDGET, exp.key
+        assert count_parameters(build_model(exp.build().model)) < SMALL_PARAMETERS, exp.key
         assert len(exp.seeds) >= 5
 
 

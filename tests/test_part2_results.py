@@ -13,6 +13,7 @@ import pytest
 from s6lib.analysis import ablations, comparisons, results
 from s6lib.lab import experiments as ex
 from s6lib.lab.runs import load_runs
+from s6lib.mnist import goals
 from s6lib.mnist.models import build_model
 from s6lib.mnist.specs import NetSpec, get_spec
 
@@ -194,7 +195,7 @@ def test_the_exercise_answers_match_independent_computations():
     spec = NetSpec(channels=(8, 12, 16, 16, 10), pool_after=(1, 3), dropout_after=(2, 4), dropout=0.05)
     by_hand = sum(9 * c_in * c_out + c_out + 2 * c_out
                   for c_in, c_out in zip((1, 8, 12, 16, 16), (8, 12, 16, 16, 10)))
-    assert sum(p.numel() for p in build_model(spec).parameters()) == by_hand < results.SMALL_BUDGET
+    assert sum(p.numel() for p in build_model(spec).parameters()) == by_hand < goals.SMALL_PARAMETERS
     narrow = comparisons.difference(list(finals_from_json("width-narrow").values()),
                                     list(finals_from_json(ex.BASELINE).values()))
     images_worse = (max(finals_from_json(ex.BASELINE).values()) - min(finals_from_json("width-narrow").values())) * 100

@@ -1,6 +1,8 @@
 import copy
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -179,14 +181,30 @@ def test_a_benchmark_record_with_a_non_finite_number_anywhere_is_refused(tmp_pat
 def test_a_second_writer_is_refused_naming_the_first_and_a_stale_lock_is_taken_over(tmp_path):
     path = tmp_path / "r.json"
     with WriteLock(path):
-        assert (tmp_path / ".r.json.lock").read_text().strip() == str(os.getpid())
+        assert (tmp_path / ".r.json.pid").read_text().strip() == str(os.getpid())
         with pytest.raises(RecordInUse, match=rf"r.json is being written by process {os.getpid()} "):
             with WriteLock(path):
                 pass
     assert os.listdir(tmp_path) == []  # released: no lock file left
-    (tmp_path / ".r.json.lock").write_text("4194999\n")  # left by a process that was killed holding it
+    (tmp_path / ".r.json.lock").write_text("")  # left by a process that was killed holding it
+    (tmp_path / ".r.json.pid").write_text("4194999\n")
     with WriteLock(path):
-        assert (tmp_path / ".r.json.lock").read_text().strip() == str(os.getpid())
+        assert (tmp_path / ".r.json.pid").read_text().strip() == str(os.getpid())
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_writer_in_another_process_is_refused_and_a_waiting_one_gets_the_lock(tmp_path):
+    path = tmp_path / "r.json"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from s6lib.lab.records import WriteLock\n"
+                               f"with WriteLock({str(path)!r}):\n    print('held', flush=True); time.sleep(2)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(RecordInUse, match=rf"being written by process {holder.pid} "):
+        with WriteLock(path):
+            pass
+    with WriteLock(path, wait=120):  # retried until the holder lets go
+        assert (tmp_path / ".r.json.pid").read_text().strip() == str(os.getpid())
+    assert holder.wait(timeout=60) == 0
 
 
 def test_taking_the_lock_removes_what_a_killed_writer_left(tmp_path):
@@ -194,7 +212,7 @@ def test_taking_the_lock_removes_what_a_killed_writer_left(tmp_path):
     (tmp_path / ".r.json.k2j4h1.tmp").write_text('{"half')  # killed mid-write, as _write_atomic names it
     (tmp_path / ".other.json.x.tmp").write_text("")  # another record's: not this lock's business
     with WriteLock(path):
-        assert sorted(os.listdir(tmp_path)) == [".other.json.x.tmp", ".r.json.lock", "r.json"]
+        assert sorted(os.listdir(tmp_path)) == [".other.json.x.tmp", ".r.json.lock", ".r.json.pid", "r.json"]
 
 
 def test_a_record_left_running_can_be_marked_stopped(tmp_path):

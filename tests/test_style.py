@@ -40,8 +40,8 @@ def test_a_table_has_no_index_no_none_and_formats_each_column():
 
 
 def test_a_figures_png_says_its_smallest_text_and_dpi():
-    style.use()
-    fig, ax = plt.subplots()
+    with style.figures():
+        fig, ax = plt.subplots()
     ax.plot([1, 2, 3], [99.0, 99.3, 99.5])
     ax.set_xlabel("epoch")
     ax.annotate("tiny", (2, 99.3), fontsize=7)
@@ -50,15 +50,33 @@ def test_a_figures_png_says_its_smallest_text_and_dpi():
     assert image.info["s6:min-font-pt"] == "7" and image.info["s6:dpi"] == "100"
     assert style.smallest_font(fig) == 7
     plt.close(fig)
-    assert plt.rcParams["figure.figsize"] == [style.WIDTH, 3.2]
+    assert list(fig.get_size_inches()) == [style.WIDTH, 3.2]
+
+
+def test_the_house_style_holds_inside_a_figure_function_and_leaves_matplotlib_as_it_was():
+    before = dict(plt.rcParams)
+
+    @style.styled
+    def draw():
+        fig, ax = plt.subplots()
+        ax.plot([1, 2], [1, 2])
+        return fig, ax
+
+    fig, ax = draw()
+    assert dict(plt.rcParams) == before
+    assert fig.get_size_inches()[0] == style.WIDTH and not ax.spines["top"].get_visible()
+    # grid lines made as the PNG is drawn are the style's faint ones, not matplotlib's default
+    style.png(fig)
+    assert {line.get_alpha() for line in ax.get_xgridlines()} == {0.3}
+    plt.close(fig)
 
 
 def test_a_notebook_figure_is_a_2x_png_shown_at_half_its_pixels_with_text_readable_on_a_phone():
-    style.use()
-    fig, ax = plt.subplots()
-    ax.plot([1, 2, 3], [0.3, 0.2, 0.1], label="loss")
-    ax.set(xlabel="epoch", ylabel="loss", title="a title")
-    ax.legend()
+    with style.figures():
+        fig, ax = plt.subplots()
+        ax.plot([1, 2, 3], [0.3, 0.2, 0.1], label="loss")
+        ax.set(xlabel="epoch", ylabel="loss", title="a title")
+        ax.legend()
     data, metadata = style.figure_output(fig)
     image = Image.open(io.BytesIO(data))
     assert image.info["s6:dpi"] == str(style.DPI * style.SCALE) and style.SCALE >= 2
@@ -78,3 +96,8 @@ def test_a_tables_long_words_may_break_where_a_reader_would_not_mind():
     assert "RandomRotation<wbr>(±20°)" in html and "loss.<wbr>backward<wbr>()" in html and "book/<wbr>runs" in html
     assert ">0.000317<" in html  # numbers keep every character together
     assert "no-rotation: no RandomRotation(±20°)" in html.replace("<wbr>", "")
+
+
+def test_a_signed_difference_has_a_true_minus_and_no_signed_zero():
+    assert [style.points(v) for v in (-0.456, 0.03, -0.001, 0.0)] == ["−0.46", "+0.03", "0.00", "0.00"]
+    assert [style.points(v, 1) for v in (-0.04, 1.26)] == ["0.0", "+1.3"]

@@ -44,6 +44,17 @@ def test_two_jobs_write_every_record_report_each_run_and_resume(mnist_root, caps
 
 
 @pytest.mark.slow
+def test_a_sweep_runs_where_signals_cannot_be_masked(mnist_root, monkeypatch, capsys, tmp_path):
+    """Windows has no pthread_sigmask: the sweep starts its processes without it."""
+    monkeypatch.setattr("s6lib.lab.sweep.CAN_MASK", False)
+    monkeypatch.delattr("signal.pthread_sigmask")
+    argv = ["sweep", *TINY, "--epochs", "1", "--seeds", "1", "2", "--jobs", "2", "--data-root", str(mnist_root),
+            "--out-dir", str(tmp_path)]
+    assert main(argv) == 0
+    assert all(load_record(tmp_path / f"fast-net6-dropout-0.05-s{s}.json")["status"] == "complete" for s in (1, 2))
+
+
+@pytest.mark.slow
 def test_a_stopped_sweep_saves_the_runs_in_flight_and_leaves_no_process(mnist_root, tmp_path):
     argv = [sys.executable, "-m", "s6lib", "sweep", *TINY, "--epochs", "200", "--seeds", "1", "2", "3",
             "--jobs", "2", "--data-root", str(mnist_root), "--out-dir", str(tmp_path)]
@@ -121,11 +132,11 @@ def test_sweep_list_reports_every_record_that_does_not_validate(capsys, tmp_path
 
 
 def _holders(paths, timeout=600.0) -> dict:
-    """The pid in each record's lock file, once every record has finished an epoch (on a busy 2-core
+    """The pid in each record's .pid file, once every record has finished an epoch (on a busy 2-core
     machine, starting two runs can take minutes)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        locks = {p: p.with_name(f".{p.name}.lock") for p in paths}
+        locks = {p: p.with_name(f".{p.name}.pid") for p in paths}
         if all(p.exists() and json.loads(p.read_text())["epochs"] and locks[p].exists() for p in paths):
             try:
                 return {p: int(locks[p].read_text()) for p in paths}

@@ -8,7 +8,6 @@ training images with seeds 1-5, and only they see the test set.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -16,19 +15,12 @@ import pandas as pd
 
 from ..lab import experiments as ex
 from ..lab.runs import load_runs
+from ..mnist.goals import TRACKS
 from ..mnist.recipes import VALIDATION_SPLITS
 from .field import PUBLIC_RESULTS
-from .results import Summary, model_size, summarize
+from .results import Claim, Summary, claim, model_size, summarize
 from .selection import LAST, SelectionError, round_scores
 
-
-@dataclass(frozen=True)
-class Goal:
-    mean_final: float  # mean final test accuracy over the seeds, %, at least
-    each_last: float  # every seed, in each of its last LAST epochs, %, at least
-
-
-GOALS = {"best": Goal(99.60, 99.50), "best-small": Goal(99.50, 99.40)}
 # Where each track started: the book's own best result in its budget before the tuning (test set, seeds 1-5).
 STARTING_POINT = {"best": "fast", "best-small": "small-deep"}
 
@@ -73,27 +65,9 @@ def rounds_done(group: str, runs_dir: str | Path | None, device_class: str = "cp
     return done
 
 
-@dataclass(frozen=True)
-class Verdict:
-    group: str
-    seeds: int  # complete final runs
-    mean_final: float | None
-    worst_last: float | None  # the lowest test accuracy of any seed in its last LAST epochs
-    state: str  # "met", "not met", "not yet measured"
-
-
-def verdict(group: str, runs_dir: str | Path | None) -> Verdict:
-    """The final runs of `group` against its goal: met or not met only once all five seeds are complete."""
-    runs = [r for r in load_runs(final_plan(), runs_dir) if r.key == group] if group in final_keys() else []
-    complete = [r.record for r in runs if r.complete]
-    if not runs or len(complete) < len(runs):
-        return Verdict(group, len(complete), None, None, "not yet measured")
-    finals = [rec["epochs"][-1]["test_acc"] for rec in complete]
-    worst = min(row["test_acc"] for rec in complete for row in rec["epochs"][-LAST:])
-    goal = GOALS[group]
-    mean = statistics.fmean(finals)
-    met = mean >= goal.mean_final and worst >= goal.each_last
-    return Verdict(group, len(complete), mean, worst, "met" if met else "not met")
+def verdict(group: str, runs_dir: str | Path | None) -> Claim:
+    """The final runs of track `group` against its goal (goals.TRACKS)."""
+    return claim(load_runs(final_plan(), runs_dir), group, TRACKS[group])
 
 
 def final_table(group: str, runs_dir: str | Path | None) -> pd.DataFrame:
@@ -131,9 +105,9 @@ def field_table(group: str, runs_dir: str | Path | None) -> pd.DataFrame:
                      "final test (%)": statistics.fmean(summary.finals), "best epoch (%)": None,
                      "worst of last 3 (%)": min(summary.min_last)})
     v = verdict(group, runs_dir)
-    if v.state != "not yet measured":
+    if v.verdict != "not yet measured":
         final = next(e for e in final_plan() if e.key == group)
         rows.append({"result": f"this book, {group}", "parameters": model_size(final.build().model)[0],
-                     "epochs": final.build().epochs, "seeds": v.seeds, "final test (%)": v.mean_final,
+                     "epochs": final.build().epochs, "seeds": len(v.seeds), "final test (%)": v.mean_final,
                      "best epoch (%)": None, "worst of last 3 (%)": v.worst_last})
     return pd.DataFrame(rows)

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from ..lab.records import RecordError, validate
+from ..mnist.goals import LAST, TARGET
 from ..mnist.recipes import get_recipe, recipe_config
 from ..mnist.specs import get_spec, spec_to_dict
 from .original import ORIGINAL_LOG
-from .results import LAST_EPOCHS, TARGET
 
 RECIPE = "fast"
 DECIMALS = 2  # test accuracy on 10,000 images is a whole number of hundredths of a percent
@@ -52,7 +52,7 @@ class ClassReport:
     @property
     def summary(self) -> pd.DataFrame:
         """The class in numbers: one row per quantity, its value in the column "value"."""
-        final, spread = self.students["final test acc (%)"], self.students[f"last {LAST_EPOCHS} range (points)"]
+        final, spread = self.students["final test acc (%)"], self.students[f"last {LAST} range (points)"]
         at_target = int((final >= self.target).sum())
         rows = {
             "records counted": int(len(final)),
@@ -64,10 +64,10 @@ class ClassReport:
             "final test acc: max (%)": final.max(),
             f"at or above {self.target:g}%": at_target,
             f"share at or above {self.target:g}% (%)": 100 * at_target / len(final) if len(final) else np.nan,
-            f"all last {LAST_EPOCHS} epochs at or above {self.target:g}%": int(
-                self.students[f"all last {LAST_EPOCHS} ≥ target"].sum()),
-            f"last {LAST_EPOCHS} epochs: mean range (points)": spread.mean(),
-            f"last {LAST_EPOCHS} epochs: max range (points)": spread.max(),
+            f"all last {LAST} epochs at or above {self.target:g}%": int(
+                self.students[f"all last {LAST} ≥ target"].sum()),
+            f"last {LAST} epochs: mean range (points)": spread.mean(),
+            f"last {LAST} epochs: max range (points)": spread.max(),
             "the original's single run (%)": self.original,
         }
         return pd.DataFrame({"value": pd.Series(rows, dtype=object)}).rename_axis("quantity")
@@ -111,8 +111,8 @@ def read_class(folder: str | Path, recipe: str = RECIPE, target: float = TARGET)
     return ClassReport(folder, recipe, students, tuple(rejected), target, ORIGINAL_LOG["final"]["test_acc"])
 
 
-STUDENT_COLUMNS = ["file", "seed", "final test acc (%)", f"last {LAST_EPOCHS} min (%)", f"last {LAST_EPOCHS} max (%)",
-                   f"last {LAST_EPOCHS} range (points)", f"all last {LAST_EPOCHS} ≥ target", "device", "minutes"]
+STUDENT_COLUMNS = ["file", "seed", "final test acc (%)", f"last {LAST} min (%)", f"last {LAST} max (%)",
+                   f"last {LAST} range (points)", f"all last {LAST} ≥ target", "device", "minutes"]
 
 
 def _read(path: Path, name: str) -> tuple[dict | None, str | None]:
@@ -153,7 +153,7 @@ def _foreign(record: dict, recipe: str, expected: dict) -> str | None:
 
 def _student(name: str, record: dict, target: float) -> dict:
     accuracies = np.round([row["test_acc"] for row in record["epochs"]], DECIMALS)
-    last = accuracies[-LAST_EPOCHS:]
+    last = accuracies[-LAST:]
     return dict(zip(STUDENT_COLUMNS, (
         name, record["config"]["seed"], accuracies[-1], last.min(), last.max(),
         round(last.max() - last.min(), DECIMALS), bool((last >= target).all()), record["environment"]["device_name"],
@@ -168,36 +168,36 @@ def plot_class(report: ClassReport):
 
     from ..book import style
 
-    style.use()
-    students = report.students
-    final = students["final test acc (%)"].to_numpy()
-    step = 10.0 ** -DECIMALS * 5  # one bar per 0.05 points
-    low = min(final.min(initial=report.original), report.original) - step
-    high = max(final.max(initial=report.original), report.target) + step
-    bins = np.round(np.arange(np.floor(low / step) * step, high + step, step), DECIMALS)  # edges on the hundredths
+    with style.figures():
+        students = report.students
+        final = students["final test acc (%)"].to_numpy()
+        step = 10.0 ** -DECIMALS * 5  # one bar per 0.05 points
+        low = min(final.min(initial=report.original), report.original) - step
+        high = max(final.max(initial=report.original), report.target) + step
+        bins = np.round(np.arange(np.floor(low / step) * step, high + step, step), DECIMALS)  # edges on the hundredths
 
-    fig_final, ax = plt.subplots(figsize=(style.WIDTH, style.WIDTH * 0.6))
-    ax.hist(final, bins=bins, color="#4C72B0", edgecolor="white")
-    ax.axvline(report.original, color="#C44E52", linestyle="--",
-               label=f"original's single run ({report.original:.2f}%)")
-    ax.axvspan(report.target, bins[-1], color="#55A868", alpha=0.12, label=f"≥ {report.target:g}%")
-    ax.set_xlabel("final test accuracy (%)")
-    ax.set_ylabel("students")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+        fig_final, ax = plt.subplots(figsize=(style.WIDTH, style.WIDTH * 0.6))
+        ax.hist(final, bins=bins, color="#4C72B0", edgecolor="white")
+        ax.axvline(report.original, color="#C44E52", linestyle="--",
+                   label=f"original's single run ({report.original:.2f}%)")
+        ax.axvspan(report.target, bins[-1], color="#55A868", alpha=0.12, label=f"≥ {report.target:g}%")
+        ax.set_xlabel("final test accuracy (%)")
+        ax.set_ylabel("students")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
 
-    fig_epochs, ax = plt.subplots(figsize=(style.WIDTH, style.WIDTH * 0.6))
-    order = np.arange(len(students))
-    low_col, high_col = f"last {LAST_EPOCHS} min (%)", f"last {LAST_EPOCHS} max (%)"
-    ax.vlines(order, students[low_col], students[high_col], color="#4C72B0", linewidth=1.5,
-              label=f"last {LAST_EPOCHS} epochs, lowest to highest")
-    ax.plot(order, final, "o", markersize=2.5, color="#1f1f1f", label="final epoch")
-    ax.axhline(report.target, color="#55A868", linestyle="-", label=f"{report.target:g}%")
-    ax.set_xlabel("students, by final accuracy")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_xticks([])
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
-    return {"final": fig_final, "epochs": fig_epochs}
+        fig_epochs, ax = plt.subplots(figsize=(style.WIDTH, style.WIDTH * 0.6))
+        order = np.arange(len(students))
+        low_col, high_col = f"last {LAST} min (%)", f"last {LAST} max (%)"
+        ax.vlines(order, students[low_col], students[high_col], color="#4C72B0", linewidth=1.5,
+                  label=f"last {LAST} epochs, lowest to highest")
+        ax.plot(order, final, "o", markersize=2.5, color="#1f1f1f", label="final epoch")
+        ax.axhline(report.target, color="#55A868", linestyle="-", label=f"{report.target:g}%")
+        ax.set_xlabel("students, by final accuracy")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_xticks([])
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+        return {"final": fig_final, "epochs": fig_epochs}
 
 
 def write_figures(report: ClassReport, out_dir: str | Path) -> list[Path]:

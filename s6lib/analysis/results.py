@@ -1,5 +1,5 @@
 """From run records to the numbers and tables the Part 2 chapters state: per-run numbers,
-tables, per-experiment summaries, comparisons against the seed spread, and the headline claims.
+tables, per-experiment summaries and the headline claims.
 (The chapters put these numbers into words, in their own prose.)
 
 The chapters call these functions and print what they return; no number in
@@ -13,7 +13,6 @@ record yet: it is then reported as "not run yet", never filled in.
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,17 +23,12 @@ import pandas as pd
 from ..lab import experiments as ex
 from ..lab.records import EPOCH, load_record
 from ..lab.runs import Run
+from ..mnist import goals
+from ..mnist.goals import LAST, TARGET, Goal
 from ..mnist.recipes import display_name, stored_name
 from ..mnist.specs import get_spec
 from . import original
-
-TARGET = 99.4  # percent test accuracy: the assignment's bar
-GOAL_MEAN = 99.45  # the improved recipe's mean final test accuracy
-GOAL_SEEDS = 5  # seeds the goal is measured over
-LAST_EPOCHS = 3  # every seed must stay >= TARGET in each of these last epochs
-EPOCH_BUDGET = 15
-PARAM_BUDGET = 20_000
-SMALL_BUDGET = 8_000  # the bar the course's next session sets (the going-further chapter)
+from .comparisons import Difference, difference
 
 # --- per-record numbers ------------------------------------------------------------------------
 
@@ -43,7 +37,7 @@ def final_acc(record: dict) -> float:
     return record["epochs"][-1]["test_acc"]
 
 
-def min_last(record: dict, k: int = LAST_EPOCHS) -> float:
+def min_last(record: dict, k: int = LAST) -> float:
     """Lowest test accuracy over the last `k` epochs."""
     return min(row["test_acc"] for row in record["epochs"][-k:])
 
@@ -86,7 +80,7 @@ def seed_table(runs: Sequence[Run], key: str) -> pd.DataFrame:
         rows.append({
             "seed": run.seed,
             "final test acc (%)": final_acc(r) if r else None,
-            f"worst of last {LAST_EPOCHS} (%)": min_last(r) if r else None,
+            f"worst of last {LAST} (%)": min_last(r) if r else None,
             "best (%)": max(e["test_acc"] for e in r["epochs"]) if r else None,
             "at epoch": best_epoch(r) if r else None,
             f"first ≥ {TARGET:g}%": first_reach(r) if r else None,
@@ -139,7 +133,7 @@ class Summary:
     planned: int  # seeds planned
     seeds: tuple[int, ...]  # the complete seeds, in plan order
     finals: tuple[float, ...]  # final test accuracy of each complete seed
-    min_last: tuple[float, ...]  # lowest of the last LAST_EPOCHS epochs, per complete seed
+    min_last: tuple[float, ...]  # lowest of the last LAST epochs, per complete seed
     best_epochs: tuple[int, ...]
     first_reach: tuple[int | None, ...]  # first epoch >= TARGET per complete seed
     devices: tuple[str, ...]  # device labels of the records used
@@ -213,38 +207,6 @@ def summarize(runs: Sequence[Run]) -> list[Summary]:
     return out
 
 
-# --- comparing two experiments -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Comparison:
-    verdict: str  # "higher on every seed", "lower on every seed", "within the seed spread", "too few seeds"
-    diff: float | None  # mean of a minus mean of b, percentage points
-    chance: float | None  # probability of so clean a split by luck alone (see `compare`)
-
-
-MIN_SEEDS_TO_COMPARE = 3
-
-
-def compare(a: Sequence[float], b: Sequence[float]) -> Comparison:
-    """Is `a` (final accuracies over seeds) clearly different from `b`?
-
-    The rule of these pages: a difference counts only when the two ranges of seeds do not overlap,
-    every seed of one above every seed of the other, with at least MIN_SEEDS_TO_COMPARE seeds each.
-    `chance` is how often so clean a split happens when seeds are exchangeable and nothing differs:
-    2 / C(n_a + n_b, n_a) (a permutation test).
-    """
-    if min(len(a), len(b)) < MIN_SEEDS_TO_COMPARE:
-        diff = statistics.fmean(a) - statistics.fmean(b) if a and b else None
-        return Comparison("too few seeds", diff, None)
-    diff = statistics.fmean(a) - statistics.fmean(b)
-    chance = 2 / math.comb(len(a) + len(b), len(a))
-    if min(a) > max(b):
-        return Comparison("higher on every seed", diff, chance)
-    if max(a) < min(b):
-        return Comparison("lower on every seed", diff, chance)
-    return Comparison("within the seed spread", diff, None)
-
 def _short(v) -> str:
     """A setting's value as a table shows it: "–" for none, floats without trailing zeros."""
     if v is None:
@@ -264,7 +226,7 @@ class PrecisionCheck:
     seeds: tuple[int, ...]
     bf16: tuple[float, ...]  # final test accuracy of each seed's bf16 run (cpu/)
     float32: tuple[float, ...]  # ... and of its float32 twin (checks/cpu-float32/)
-    comparison: Comparison  # bf16 against float32
+    comparison: Difference  # bf16 against float32, seed for seed
     bf16_epoch_seconds: tuple[float, ...] = ()  # each run's mean seconds per epoch
     float32_epoch_seconds: tuple[float, ...] = ()
 
@@ -293,7 +255,8 @@ def precision_check(runs_dir: Path | None, key: str = PRECISION_KEY) -> Precisio
             pairs.append((planned.seed, final_acc(bf16), final_acc(float32), epoch_seconds(bf16),
                           epoch_seconds(float32)))
     columns = [tuple(column) for column in zip(*pairs)] if pairs else [()] * 5
-    return PrecisionCheck(columns[0], columns[1], columns[2], compare(columns[1], columns[2]), columns[3], columns[4])
+    seeds, bf16, float32, bf16_s, float32_s = columns
+    return PrecisionCheck(seeds, bf16, float32, difference(bf16, float32), bf16_s, float32_s)
 
 
 def epoch_seconds(record: dict) -> float:
@@ -310,20 +273,20 @@ class Choice:
 
 def tuning_table(summaries: Sequence[Summary]) -> pd.DataFrame:
     """The candidates tried before the fast recipe was fixed: what each changed, each seed's final
-    test accuracy, the mean, and the worst epoch among every seed's last LAST_EPOCHS."""
+    test accuracy, the mean, and the worst epoch among every seed's last LAST."""
     seeds = sorted({seed for s in summaries for seed in ex.get_experiment(s.key).seeds})
     rows = []
     for s in summaries:
         finals = dict(zip(s.seeds, s.finals))
         rows.append({"candidate": s.key, "change": s.change,
                      **{f"seed {seed}": finals.get(seed) for seed in seeds},
-                     "mean (%)": s.mean, f"worst of last {LAST_EPOCHS} (%)": min(s.min_last) if s.n else None})
+                     "mean (%)": s.mean, f"worst of last {LAST} (%)": min(s.min_last) if s.n else None})
     return pd.DataFrame(rows)
 
 
 def choose(summaries: Sequence[Summary]) -> Choice:
     """Apply the tuning rule (the Methods appendix says it in words: the highest worst epoch among
-    every seed's last LAST_EPOCHS, then the higher mean) to the tuning plan's summaries (candidates with every
+    every seed's last LAST, then the higher mean) to the tuning plan's summaries (candidates with every
     planned seed complete)."""
     ready = [s for s in summaries if s.n and s.n == s.planned]
     if not ready:
@@ -375,6 +338,8 @@ class Claim:
     criteria: tuple[Criterion, ...]
     verdict: str  # "met", "not met", "not yet measured"
     devices: tuple[str, ...]
+    mean_final: float | None  # over the complete seeds so far
+    worst_last: float | None  # the lowest test accuracy of any complete seed in its last LAST epochs
 
     def table(self):
         mark = {True: "yes", False: "no", None: "not measured"}
@@ -382,90 +347,73 @@ class Claim:
                               "passed": mark[c.passed]} for c in self.criteria]).set_index("criterion")
 
 
-def _measured(fmt: str, n: int, value) -> str:
+def _measured(fmt: str, n: int, enough: int, value) -> str:
     if value is None:
         return "–"
     text = fmt.format(value)
-    return text if n >= GOAL_SEEDS else f"{text} ({n} seed{'s' * (n != 1)} so far)"
+    return text if n >= enough else f"{text} ({n} seed{'s' * (n != 1)} so far)"
 
 
-def _every(ok_so_far: bool, enough: bool) -> bool | None:
-    """An every-seed criterion: failed as soon as one seed fails; passed only once enough seeds are in."""
-    return False if not ok_so_far else (True if enough else None)
-
-
-def _claim(runs: Sequence[Run], key: str, criteria_fn) -> Claim:
+def claim(runs: Sequence[Run], key: str, goal: Goal) -> Claim:
+    """The records of experiment `key` among `runs` against `goal`: "met" once enough seeds are complete
+    and every criterion passes; "not met" as soon as a criterion fails that more seeds cannot undo (a seed
+    under the bar, the budgets), or once enough seeds are in and one fails; else "not yet measured"."""
     mine = [r for r in runs if r.key == stored_name(key)]
     if not mine:
         raise ValueError(f"no planned runs of experiment {key!r} among the runs given")
     recipe = mine[0].planned.recipe
     params = model_size(recipe.model)[0]
     done = [r.record for r in mine if r.complete]
-    criteria = tuple(criteria_fn(recipe, params, done))
+    n, enough = len(done), len(done) >= goal.seeds
+    mean = statistics.fmean(final_acc(r) for r in done) if done else None
+    worst = min(min_last(r) for r in done) if done else None
+    criteria = [Criterion("seeds", f"≥ {goal.seeds}", str(n), enough)]
+    if goal.mean_final is not None:
+        criteria.append(Criterion("mean final test accuracy", f"≥ {goal.mean_final:.2f}%",
+                                  _measured("{:.3f}%", n, goal.seeds, mean),
+                                  mean >= goal.mean_final if enough else None))
+    every_ok = worst is None or worst >= goal.each_last
+    criteria += [
+        Criterion(f"every seed, each of its last {LAST} epochs", f"≥ {goal.each_last:.2f}%",
+                  _measured("lowest {:.2f}%", n, goal.seeds, worst),
+                  False if not every_ok else (True if enough else None), final=True),
+        Criterion("epochs", f"≤ {goal.epochs}", str(recipe.epochs), recipe.epochs <= goal.epochs, final=True),
+        Criterion("parameters", goal.parameters_text, f"{params:,}", params <= goal.parameters, final=True),
+    ]
     if any(c.passed is False and c.final for c in criteria):
         verdict = "not met"
-    elif len(done) < GOAL_SEEDS or any(c.passed is None for c in criteria):
+    elif any(c.passed is None for c in criteria):
         verdict = "not yet measured"
     else:
         verdict = "met" if all(c.passed for c in criteria) else "not met"
-    return Claim(stored_name(key), recipe.model, params, tuple(r["config"]["seed"] for r in done),
-                 len(mine), criteria, verdict, tuple(sorted({device_label(r) for r in done})))
+    return Claim(stored_name(key), recipe.model, params, tuple(r["config"]["seed"] for r in done), len(mine),
+                 tuple(criteria), verdict, tuple(sorted({device_label(r) for r in done})), mean, worst)
 
 
 def headline(runs: Sequence[Run], key: str = ex.BASELINE) -> Claim:
-    """Chapter 2's goal for the improved recipe: mean final test accuracy >= GOAL_MEAN over >= GOAL_SEEDS
-    seeds, every seed >= TARGET in each of its last LAST_EPOCHS epochs, <= EPOCH_BUDGET epochs,
-    <= PARAM_BUDGET parameters."""
-
-    def criteria(recipe, params, done):
-        n = len(done)
-        enough = n >= GOAL_SEEDS
-        yield Criterion("seeds", f"≥ {GOAL_SEEDS}", str(n), enough)
-        mean = statistics.fmean(final_acc(r) for r in done) if done else None
-        yield Criterion("mean final test accuracy", f"≥ {GOAL_MEAN:.2f}%", _measured("{:.3f}%", n, mean),
-                        mean >= GOAL_MEAN if enough else None)
-        worst = min(min_last(r) for r in done) if done else None
-        yield Criterion(f"every seed, each of its last {LAST_EPOCHS} epochs", f"≥ {TARGET:.2f}%",
-                        _measured("lowest {:.2f}%", n, worst), _every(worst is None or worst >= TARGET, enough),
-                        final=True)
-        yield Criterion("epochs", f"≤ {EPOCH_BUDGET}", str(recipe.epochs), recipe.epochs <= EPOCH_BUDGET, final=True)
-        yield Criterion("parameters", f"≤ {PARAM_BUDGET:,}", f"{params:,}", params <= PARAM_BUDGET, final=True)
-
-    return _claim(runs, key, criteria)
+    """Chapter 2's goal (goals.HEADLINE) for the improved recipe."""
+    return claim(runs, key, goals.HEADLINE)
 
 
 def small_claim(runs: Sequence[Run], key: str) -> Claim:
-    """The course's bar for a design under SMALL_BUDGET parameters, as strict as the goal's: over at least
-    GOAL_SEEDS seeds, every seed >= TARGET in each of its last LAST_EPOCHS epochs, in <= EPOCH_BUDGET epochs.
-    (A seed's best epoch is not the bar: `bar_table` shows that reading beside it, as a second column.)"""
-
-    def criteria(recipe, params, done):
-        n = len(done)
-        enough = n >= GOAL_SEEDS
-        yield Criterion("seeds", f"≥ {GOAL_SEEDS}", str(n), enough)
-        worst = min(min_last(r) for r in done) if done else None
-        yield Criterion(f"every seed, each of its last {LAST_EPOCHS} epochs", f"≥ {TARGET:.2f}%",
-                        _measured("lowest {:.2f}%", n, worst), _every(worst is None or worst >= TARGET, enough),
-                        final=True)
-        yield Criterion("parameters", f"< {SMALL_BUDGET:,}", f"{params:,}", params < SMALL_BUDGET, final=True)
-        yield Criterion("epochs", f"≤ {EPOCH_BUDGET}", str(recipe.epochs), recipe.epochs <= EPOCH_BUDGET, final=True)
-
-    return _claim(runs, key, criteria)
+    """The course's bar for a design under goals.SMALL_PARAMETERS (goals.SMALL). A seed's best epoch is
+    not the bar: `bar_table` shows that reading beside it, as a second column."""
+    return claim(runs, key, goals.SMALL)
 
 
 def steady_seeds(summary: Summary) -> int:
-    """Seeds at or above TARGET in each of their last LAST_EPOCHS epochs."""
+    """Seeds at or above TARGET in each of their last LAST epochs."""
     return sum(m >= TARGET for m in summary.min_last)
 
 
 def bar_table(summaries: Sequence[Summary], claims: dict[str, Claim]) -> pd.DataFrame:
     """Each design against the bar: parameters, seeds, mean final test accuracy, the worst epoch among
-    every seed's last LAST_EPOCHS, the seeds that stay >= TARGET through them, the verdict; and, as a
-    second reading that is not the bar, the seeds whose best epoch within EPOCH_BUDGET reaches TARGET."""
+    every seed's last LAST, the seeds that stay >= TARGET through them, the verdict; and, as a
+    second reading that is not the bar, the seeds whose best epoch reaches TARGET."""
     return pd.DataFrame([{
         "design": s.name, "parameters": s.parameters, "seeds": s.n, "mean final (%)": s.mean,
-        f"worst of last {LAST_EPOCHS} (%)": min(s.min_last) if s.n else None,
-        f"seeds ≥ {TARGET:g}% in last {LAST_EPOCHS}": f"{steady_seeds(s)} of {s.n}",
+        f"worst of last {LAST} (%)": min(s.min_last) if s.n else None,
+        f"seeds ≥ {TARGET:g}% in last {LAST}": f"{steady_seeds(s)} of {s.n}",
         "bar": claims[s.key].verdict,
         "by best epoch (not the bar)": f"{s.reached} of {s.n}",
     } for s in summaries])

@@ -22,9 +22,7 @@ from pathlib import Path
 from ..lab.experiments import BUDGETS, MAX_EPOCHS, QUICK_BUDGET, QUICK_MODELS, QUICK_ROUND, ROUNDS, Experiment
 from ..lab.records import RecordError
 from ..lab.runs import load_runs
-from .results import TARGET
-
-LAST = 3  # epochs at the end of a run whose worst validation accuracy counts
+from ..mnist.goals import LAST, TARGET
 
 
 class SelectionError(ValueError):
@@ -146,7 +144,7 @@ def final_pick(group: str, runs_dir: str | Path, device_class: str = "cpu") -> t
 # --- the quick recipe: the fewest epochs to the course's strict bar ----------------------------------
 #
 # The rule, committed before the candidates of experiments.QUICK_ROUND ran:
-# 1. A candidate meets the bar when each of its seeds holds a validation accuracy >= results.TARGET
+# 1. A candidate meets the bar when each of its seeds holds a validation accuracy >= goals.TARGET
 #    (99.4%) in each of its last LAST epochs: its `lowest`, the lowest of those epochs over all
 #    seeds, is >= TARGET. The bar is the course's, applied to the validation split unchanged.
 # 2. Among the candidates that meet it, the one with the fewest epochs wins; equal epochs go to the

@@ -16,11 +16,11 @@ import pandas as pd
 from ..lab import experiments as ex
 from ..lab.records import RecordError, load_record
 from ..lab.runs import Run
+from ..mnist.goals import TEST_IMAGES
 from ..mnist.recipes import display_name, get_recipe, stored_name
 from .ablations import SHOWN
 
 SLOW = 1.5  # a run this many times the median time of its twins stands out
-TEST_IMAGES = 10_000
 PRECISION_WORDS = {"bf16-autocast": "bf16", "float32": "float32"}  # engine.BF16, engine.FLOAT32 as a reader says them
 
 

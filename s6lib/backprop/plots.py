@@ -10,7 +10,7 @@ from matplotlib.patches import FancyBboxPatch
 from s6lib.backprop.network import CLASS_VALUES, check_values, error_resolution, forward_pass
 from s6lib.book import style
 
-style.use()
+style.show_figures()
 
 # The network drawn top to bottom, one layer a row (a phone's column is tall, not wide): the
 # inputs, the hidden units, the output units, the errors. Coordinates in data units, aspect equal.
@@ -78,6 +78,7 @@ def _arrow(ax, start, end, colour):
     ax.annotate("", end, start, arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.4, shrinkA=0, shrinkB=0))
 
 
+@style.styled
 def draw_network(values=CLASS_VALUES, ax=None, show="weights"):
     """The 2-2-2 network, top to bottom: each weight's value on its edge, each unit a box.
 
@@ -132,6 +133,7 @@ def draw_network(values=CLASS_VALUES, ax=None, show="weights"):
     return ax
 
 
+@style.styled
 def plot_loss_curves(curves, ax=None, threshold=None, log=False, floor=None):
     """All loss curves in one axes; `curves` has one column of E_total per learning rate.
     On a log axis, values below `floor` (default: a hundredth of `threshold`, else `LOSS_FLOOR`)
@@ -165,6 +167,7 @@ def error_label(value, resolution):
     return f"{value:.3g}" if value >= resolution else "below float64's resolution"
 
 
+@style.styled
 def plot_loss_small_multiples(curves, ncols=3):
     """One small panel per learning rate, on shared axes so their shapes compare directly."""
     nrows = -(-len(curves.columns) // ncols)
@@ -186,6 +189,7 @@ def plot_loss_small_multiples(curves, ncols=3):
 LOSS_FLOOR = 1e-12  # bottom of the log axes where no other is given: a trillionth, far below any threshold
 
 
+@style.styled
 def plot_loss_curve(curve, learning_rate, ax=None, ylim=None, log=False, resolution=None):
     """One loss curve, titled with its learning rate and its last value (the sliders' picture), over
     all its steps. On a log axis, values below the axis' bottom are not drawn; a last value below
@@ -207,6 +211,7 @@ def plot_loss_curve(curve, learning_rate, ax=None, ylim=None, log=False, resolut
     return ax
 
 
+@style.styled
 def loss_curve_png(curve, learning_rate, ylim=None, log=False, resolution=None):
     """`plot_loss_curve` as PNG bytes (for an ipywidgets Image, which also shows on a static page)."""
     fig, ax = plt.subplots()
@@ -216,6 +221,7 @@ def loss_curve_png(curve, learning_rate, ylim=None, log=False, resolution=None):
     return data
 
 
+@style.styled
 def plot_sheet_error(correct, faulty, learning_rate):
     """The original sheet's loss curve on top of the correct one (above) and their difference
     (below): `correct` and `faulty` are E_total by step, over the same updates."""
@@ -247,6 +253,7 @@ _GRAPH_BOX = (2.3, 0.9)
 _GRADIENT_COLOUR = _BACKWARD_COLOUR
 
 
+@style.styled
 def draw_graph(values=CLASS_VALUES):
     """The computational graph: each node with its value (black) and its gradient ∂E_total/∂node
     (red, "grad"); each edge with its local derivative ∂(lower)/∂(upper) (blue). A node's gradient is

@@ -4,23 +4,25 @@ Tables: numbers formatted by kind (accuracies with 2 decimals, losses with 4
 significant digits, counts with thousands separators), missing values as "–",
 no index or header noise, and wide tables in a box that scrolls on purpose.
 
-Figures: one Matplotlib style sized so that a figure's smallest text stays at
-least 10 CSS pixels high on a phone (390 px wide, where a figure is shrunk to
+Figures: one Matplotlib style (s6.mplstyle, applied in a context) sized so that
+a figure's smallest text stays at least 10 CSS pixels high on a phone (390 px wide, where a figure is shrunk to
 the 358 px column) and sharp on high-density screens: 5 inches wide, text of 11
 points and more, shown at 100 CSS pixels per inch (500 px on a desktop) from a
 PNG drawn at twice that. Integer epoch ticks.
-In a Jupyter kernel, `use()` shows every figure through `figure_output`: the 2×
+In a Jupyter kernel, `show_figures()` shows every figure through `figure_output`: the 2×
 PNG with its display width, carrying the size of its smallest text
 (`s6:min-font-pt`) and its dpi, so the browser test can check what a reader sees.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import numbers
 import re
 from html import escape
+from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -31,27 +33,12 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 DASH = "–"  # a missing value
-WIDTH = 5.0  # inches: at 358 CSS px (a phone's column), 11-point text is 10.9 px high
-DPI = 100  # CSS pixels per inch as shown; the PNG holds SCALE times as many
-SCALE = 2  # sharp on a 2× (retina) screen
-MIN_FONT_PT = 11  # no text in a figure is smaller than this
-RC = {
-    "figure.figsize": (WIDTH, 3.2),
-    "figure.dpi": DPI,
-    "savefig.dpi": DPI * SCALE,
-    "font.size": 12,
-    "axes.titlesize": 13,
-    "axes.labelsize": 12,
-    "xtick.labelsize": MIN_FONT_PT,
-    "ytick.labelsize": MIN_FONT_PT,
-    "legend.fontsize": MIN_FONT_PT,
-    "figure.titlesize": 13,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "legend.frameon": False,
-}
+STYLE_FILE = Path(__file__).with_name("s6.mplstyle")  # the figure style, one place for its numbers
+_RC = matplotlib.rc_params_from_file(STYLE_FILE, use_default_template=False)
+WIDTH = _RC["figure.figsize"][0]  # inches: the column's width
+DPI = round(_RC["figure.dpi"])  # CSS pixels per inch as shown
+SCALE = round(_RC["savefig.dpi"] / DPI)  # the PNG holds SCALE times as many: sharp on a 2× (retina) screen
+MIN_FONT_PT = _RC["xtick.labelsize"]  # no text in a figure is smaller than this
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -76,10 +63,11 @@ def count(value) -> str:
     return DASH if _missing(value) else f"{int(value):,}"
 
 
-def points(value: float) -> str:
-    """A difference in percentage points with its sign and a true minus: "−0.46", "+0.03", "0.00"."""
-    text = f"{value:+.2f}".replace("-", "−")
-    return "0.00" if text in ("+0.00", "−0.00") else text
+def points(value: float, digits: int = 2) -> str:
+    """A difference in percentage points with its sign and a true minus: "−0.46", "+0.03", "0.00"
+    (`digits` after the point)."""
+    text = f"{value:+.{digits}f}".replace("-", "−")
+    return text[1:] if float(text[1:]) == 0 else text
 
 
 def number(value, digits: int = 3) -> str:
@@ -177,7 +165,8 @@ def png(fig: Figure, scale: float = 1) -> bytes:
     buffer = io.BytesIO()
     smallest, dpi = smallest_font(fig), fig.dpi * scale
     metadata = {"s6:dpi": f"{dpi:g}"} | ({"s6:min-font-pt": f"{smallest:g}"} if smallest else {})
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata=metadata)
+    with figures():  # ticks and grid lines made as the figure is drawn take the house style too
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata=metadata)
     return buffer.getvalue()
 
 
@@ -189,9 +178,26 @@ def figure_output(fig: Figure) -> tuple[bytes, dict]:
     return data, {"width": round(width / SCALE)}
 
 
-def use() -> None:
-    """Apply the house style; in a Jupyter kernel, show figures through `figure_output`."""
-    plt.rcParams.update(RC)
+def figures():
+    """The house style for the figures drawn in a `with` block; matplotlib's settings outside it are
+    left as they were."""
+    return plt.style.context(STYLE_FILE)
+
+
+def styled(plot):
+    """`plot` (a function that draws a figure), drawing in the house style."""
+
+    @functools.wraps(plot)
+    def drawn(*args, **kwargs):
+        with figures():
+            return plot(*args, **kwargs)
+
+    return drawn
+
+
+def show_figures() -> None:
+    """In a Jupyter kernel, show figures through `figure_output` (a display hook; matplotlib's own
+    settings are not touched)."""
     try:
         from IPython import get_ipython
     except ImportError:

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import torch
 
-from ..analysis.results import LAST_EPOCHS, TARGET
 from ..mnist import train
 from ..mnist.engine import select_engine, select_precision
+from ..mnist.goals import EPOCHS, LAST, TARGET, TEST_IMAGES, TRAIN_IMAGES
 from ..mnist.models import build_model
 from ..mnist.recipes import RECIPES, ConfigError, Recipe, display_name, get_recipe, stored_name, validate
 from . import hardware, records
@@ -55,8 +55,7 @@ CONFIGS = (
 )
 REFERENCES = ("A, 2 workers", "A, all workers")  # speed-ups are relative to these (the seed's pipeline)
 PROJECTED_EPOCHS = 20  # the issue's target: a 20-epoch run
-PLAN_EPOCHS = 15  # a planned run's epochs (the fast recipe's): sweep throughput is in runs of this length
-MNIST_TRAIN, MNIST_TEST = 60_000, 10_000  # images
+PLAN_EPOCHS = EPOCHS  # a planned run's epochs (the fast recipe's): sweep throughput is in runs of this length
 # timed to the bar, in this order (short: the quick round's pick, not quick)
 BAR_RECIPES = ("original", "fast", "short")
 RUNS_DIR = Path("book") / "runs"  # the records whose verdict the time-to-bar rows state
@@ -227,12 +226,12 @@ def _flops(recipe: Recipe, device: torch.device, limit_train: int | None, limit_
     (pipeline B's training loader drops the last partial batch; pipeline A's keeps it, a difference of under
     0.3% of an epoch, so B's count stands for both)."""
     model = build_model(recipe.model).to(device)
-    n_train = limit_train or MNIST_TRAIN
+    n_train = limit_train or TRAIN_IMAGES
     return {"train_per_image": hardware.step_flops(model, recipe.batch_size, train=True),
             "eval_per_image": hardware.step_flops(model, recipe.test_batch_size, train=False),
             "train_images": (n_train // recipe.batch_size * recipe.batch_size if n_train >= recipe.batch_size
                              else n_train),
-            "eval_images": limit_test or MNIST_TEST,
+            "eval_images": limit_test or TEST_IMAGES,
             "method": "torch.utils.flop_counter.FlopCounterMode: convolutions and matrix products, forward and "
                       "backward; elementwise work (ReLU, BatchNorm, the optimizer) is not counted"}
 
@@ -290,7 +289,7 @@ def bar_table(record: dict) -> str:
                      f"{row['epochs']:>6} {row['run_seconds'] / 60:>5.1f} min {to_bar:>22} {row['gflops']:>8.1f} "
                      f"{row['fraction_of_ceiling']:>9.1%} {'-' if fraction is None else f'{fraction:.1%}':>8}")
     ceiling = record["ceiling"]
-    lines.append(f"the bar: every planned seed >= {TARGET}% in each of its last {LAST_EPOCHS} epochs, in the records "
+    lines.append(f"the bar: every planned seed >= {TARGET}% in each of its last {LAST} epochs, in the records "
                  f"of each recipe; one run = s/epoch x the recipe's epochs (training and test evaluation), "
                  f"{record['time_to_bar'][0]['engine']['precision']}")
     clock = ceiling["clock_ghz"]

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence
 
+from ..mnist import goals
 from ..mnist.recipes import ConfigError, Recipe, get_recipe, run_config, validate
 from ..mnist.specs import get_spec, spec_to_dict
 from .records import RecordError, fingerprint, load_record
@@ -96,7 +97,7 @@ def _aug_off(**fields) -> dict:
     return {"augment": fields}
 
 
-FIVE = (1, 2, 3, 4, 5)
+FIVE = goals.SEEDS
 
 SEED = Experiment(
     "seed", "training", "the original recipe, as published",
@@ -275,10 +276,8 @@ TUNING: tuple[Experiment, ...] = (
 # 60,000 images with seeds 1-5 (plan "best"), and only those runs see the test set.
 VAL = {"validation": "val10k"}
 BUDGETS: Mapping[str, tuple[int, str]] = MappingProxyType({  # group -> (most parameters allowed, in words)
-    "best": (20_000, "at most 20,000 parameters"),
-    "best-small": (7_999, "fewer than 8,000 parameters"),
-})
-MAX_EPOCHS = 15  # both tracks
+    group: (goal.parameters, goal.parameters_words) for group, goal in goals.TRACKS.items()})
+MAX_EPOCHS = goals.EPOCHS  # both tracks
 
 
 def _candidate(key: str, group: str, change: str, why: str, model: str | None = None, **overrides) -> Experiment:
@@ -396,7 +395,7 @@ ROUNDS: Mapping[str, tuple[tuple[Experiment, ...], ...]] = MappingProxyType({
 # chooses among them by a rule written down before they ran; the pick then trains once on all 60,000
 # images with seeds 1-5 (plan "quick"), and only those runs see the test set.
 QUICK_MODELS = ("net6", "net6-dropout-0.05")  # Net6 as published, or with the fast recipe's dropout
-QUICK_BUDGET = (20_000, "at most 20,000 parameters")
+QUICK_BUDGET = (goals.HEADLINE.parameters, goals.HEADLINE.parameters_words)
 
 
 def _quick(epochs: int, why: str, **overrides) -> Experiment:

@@ -10,6 +10,7 @@ is writing already.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -17,14 +18,16 @@ import math
 import os
 import shutil
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+import filelock
+
+from ..mnist.goals import TEST_IMAGES
 
 SCHEMA_VERSION = 4
 READS = (3, 4)  # versions this s6lib validates: version 3 records have no validation columns
 STATUSES = ("running", "complete", "diverged", "interrupted")
-TEST_IMAGES = 10_000  # MNIST's test set: a misclassified index is below this (or below limit_test)
 
 _str_or_none = (str, type(None))
 # field -> allowed JSON types; a nested dict gives the fields of a nested object.
@@ -394,19 +397,29 @@ def write_bench_record(record: dict, path: str | Path) -> Path:
     return _write_atomic(_to_json(record) + "\n", path)
 
 
-def _write_atomic(text: str, path: Path) -> Path:
+@contextlib.contextmanager
+def atomic_file(path: str | Path, mode: str = "w"):
+    """A file opened for writing beside `path` ("w" or "wb"); when the block ends without an error, it
+    replaces `path` whole (readable by all, as the files it replaces), else it is deleted and `path` is
+    left as it was. The one way s6lib writes a file that a crash must not leave half-written."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o644)  # mkstemp's files are private
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _write_atomic(text: str, path: Path) -> Path:
+    with atomic_file(path) as f:
+        f.write(text)
     return path
 
 
@@ -457,63 +470,50 @@ def mark_stopped(path: str | Path, why: str) -> bool:
 
 
 class WriteLock:
-    """One writer per file: an exclusive lock on `.<name>.lock` beside it, held while a process writes it.
+    """One writer per file: an exclusive lock on `.<name>.lock` beside it, held while a process writes it,
+    and the holder's process id in `.<name>.pid`.
 
         with WriteLock(path):   # RecordInUse, naming the holder's process, when another one writes it
             ...
 
-    The lock is the kernel's (flock), so it dies with its process: a lock file left by a process that
-    was killed is stale and taken over. Whoever takes the lock removes what an earlier writer that was
-    killed mid-write left beside the file (`.<name>.*` temporary files and folders). With `wait`, a
-    lock that is held is retried for that many seconds before giving up.
+    The lock is filelock's (the kernel's flock on POSIX, a byte lock on Windows), so it dies with its
+    process: a lock file left by a process that was killed is stale and taken over. Whoever takes the
+    lock removes what an earlier writer that was killed mid-write left beside the file (`.<name>.*`
+    temporary files and folders). With `wait`, a lock that is held is retried for that many seconds.
     """
 
     def __init__(self, path: str | Path, wait: float = 0.0):
         self.path = Path(path)
         self.file = self.path.with_name(f".{self.path.name}.lock")
-        self.wait = wait
-        self._fd: int | None = None
+        self.owner = self.path.with_name(f".{self.path.name}.pid")
+        self._lock = filelock.FileLock(self.file, timeout=wait, thread_local=False)
 
     def __enter__(self) -> "WriteLock":
-        import fcntl  # POSIX only, and only for writing: reading records needs no lock
-
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.wait
-        while True:
-            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
-                os.close(fd)
-                if time.monotonic() < deadline:
-                    time.sleep(0.2)
-                    continue
-                raise RecordInUse(f"{self.path} is being written by process {holder} (its lock: {self.file}); "
-                                  f"wait for it to finish, or stop it (kill {holder})") from None
-            if self._same_file(fd):  # not a lock file that its last holder removed while this one opened it
-                break
-            os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
+                holder = self.owner.read_text().strip() or "another process"
+            except OSError:
+                holder = "another process"
+            raise RecordInUse(f"{self.path} is being written by process {holder} (its lock: {self.file}); "
+                              f"wait for it to finish, or stop it (kill {holder})") from None
         self._remove_leftovers()
+        self.owner.write_text(f"{os.getpid()}\n")
         return self
 
     def __exit__(self, *exc) -> None:
-        self.file.unlink(missing_ok=True)  # before the lock goes: the next writer makes a fresh file
-        os.close(self._fd)
-        self._fd = None
-
-    def _same_file(self, fd: int) -> bool:
-        try:
-            return os.fstat(fd).st_ino == os.stat(self.file).st_ino
-        except FileNotFoundError:
-            return False
+        self.owner.unlink(missing_ok=True)
+        # Removed while still held, so that the next writer locks a fresh file (filelock checks that the
+        # file it locked is still there); Windows cannot remove a file that is locked: it stays, and is reused.
+        with contextlib.suppress(OSError):
+            self.file.unlink()
+        self._lock.release()
 
     def _remove_leftovers(self) -> None:
         for leftover in self.path.parent.glob(f".{glob.escape(self.path.name)}.*"):
-            if leftover != self.file:
+            if leftover not in (self.file, self.owner):
                 if leftover.is_dir() and not leftover.is_symlink():
                     shutil.rmtree(leftover, ignore_errors=True)
                 else:

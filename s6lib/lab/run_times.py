@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.results import TARGET, min_last
+from ..analysis.results import min_last
+from ..mnist.goals import TARGET, TRAIN_IMAGES
 from ..mnist.recipes import VALIDATION_SPLITS, ConfigError, display_name, get_recipe, stored_name
 from . import experiments as ex
 from .runs import load_runs
@@ -91,7 +92,6 @@ def record_devices(runs_dir) -> list[str]:
 
 # ---- The instructor guide: each chapter's stated time, and training time on the machines students have.
 
-MNIST_TRAIN_IMAGES = 60_000
 TIME_MARK = "**Time**:"  # the line of each chapter's objectives admonition that states its time
 
 
@@ -193,7 +193,7 @@ def recorded_times(runs_dir, device_class: str = "cpu", precision: str | None = 
 
 def train_images(validation: str | None) -> int:
     """The training images one epoch goes through: MNIST's 60,000 less a validation split's."""
-    return MNIST_TRAIN_IMAGES - (10 * VALIDATION_SPLITS[validation][0] if validation else 0)
+    return TRAIN_IMAGES - (10 * VALIDATION_SPLITS[validation][0] if validation else 0)
 
 
 def same_network(times: pd.DataFrame, recipe: str) -> pd.DataFrame:
@@ -212,7 +212,7 @@ def same_network(times: pd.DataFrame, recipe: str) -> pd.DataFrame:
 
 def bar_verdict(name: str, runs_dir) -> dict:
     """What the records of recipe `name` (its experiment's planned seeds, in `runs_dir`) say of the strict bar:
-    {"experiment", "planned", "complete", "lowest" (the lowest of every complete seed's last LAST_EPOCHS test
+    {"experiment", "planned", "complete", "lowest" (the lowest of every complete seed's last LAST test
     accuracies, None without any), "meets" (None while a planned seed has no complete record)}."""
     key = stored_name(name)
     try:

@@ -20,6 +20,7 @@ out of memory) stops the sweep with one line naming its run (RunFailed).
 
 from __future__ import annotations
 
+import _thread
 import multiprocessing
 import os
 import queue
@@ -40,6 +41,7 @@ from .records import RecordError, RecordInUse, WriteLock, load_record, mark_stop
 INPUT_ERRORS = (ConfigError, DataError, RecordError, RecordInUse)  # what a child reports as it is
 
 FINISHED = ("complete", "diverged")  # a record in one of these states is not run again
+CAN_MASK = hasattr(signal, "pthread_sigmask")  # POSIX; Windows has no signal masks
 
 
 def available_cpus() -> int:
@@ -161,7 +163,8 @@ def _child(job: Job, options: dict, threads: int, results, parent: int) -> None:
     signal.signal(signal.SIGINT, _interrupt_once)  # the parent stops it with SIGINT, even from `cmd &`
     try:
         _stop_with(parent)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if CAN_MASK:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         results.put((os.getpid(), "started", None))  # from now on, SIGINT saves its record
         # No progress bars here: tqdm's default lock is a semaphore, which a child that is killed leaves to
         # the sweep's resource tracker (a "leaked semaphore" warning when the sweep ends); a thread lock is enough.
@@ -185,7 +188,7 @@ def _stop_with(parent: int) -> None:
     def watch():
         while os.getppid() == parent:
             time.sleep(1)
-        os.kill(os.getpid(), signal.SIGINT)
+        _thread.interrupt_main(signal.SIGINT)  # as a Ctrl-C in the main thread, on every platform
 
     threading.Thread(target=watch, name="s6-parent-watch", daemon=True).start()
 
@@ -211,13 +214,15 @@ def _run_parallel(todo: list[Job], options: dict, processes: int, threads: int, 
 
 def _start(context, job: Job, options: dict, threads: int, results):
     """Start a child with SIGINT blocked, which it inherits: a Ctrl-C while it imports torch waits for
-    `_child` (no traceback from a half-started interpreter); here it arrives once start() returns."""
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    `_child` (no traceback from a half-started interpreter); here it arrives once start() returns.
+    Windows has no signal masks: there a Ctrl-C during start-up ends the child before it has a record."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if CAN_MASK else None
     try:
         process = context.Process(target=_child, args=(job, options, threads, results, os.getpid()))
         process.start()
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if CAN_MASK:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     return process
 
 
@@ -255,7 +260,8 @@ def _run_processes(todo: list[Job], options: dict, processes: int, threads: int,
 
 def _stop(running: dict, started: set, results) -> None:
     """Stop every run in flight: one that has started gets SIGINT and saves its record; one still
-    starting up (importing torch: nothing to save yet) is ended at once."""
+    starting up (importing torch: nothing to save yet) is ended at once. Windows cannot send SIGINT to
+    one process: there every run is ended at once, its record left "running", trained again next time."""
     try:
         while True:
             pid, kind, _ = results.get_nowait()
@@ -264,7 +270,7 @@ def _stop(running: dict, started: set, results) -> None:
     except queue.Empty:
         pass
     for pid, (process, _) in running.items():
-        if process.is_alive() and pid in started:
+        if process.is_alive() and pid in started and os.name == "posix":
             os.kill(pid, signal.SIGINT)
         elif process.is_alive():
             process.terminate()

@@ -7,6 +7,7 @@ The modules, and their chapters:
     answers           the numeric answers of Part 2's exercises, and their likely slips  [Net6, training]
     data              MNIST on disk; pipeline A (torchvision) and B (on the device)  [training]
     recipes           every hyperparameter of a run, by name; the config a run records  [training]
+    goals             the bar, the budgets and the goals a run is judged by (no torch)  [training]
     engine            one training step: optimizer, schedule, precision, eager epochs  [training]
     graph             the same step captured as one CUDA graph                 [training]
     train             a whole run: the epoch loop and the run record it writes [training]

@@ -15,12 +15,12 @@ from torch.utils.data import DataLoader
 
 from .data import DeviceLoader
 from .engine import step_schedule
+from .goals import TRAIN_IMAGES
 from .models import build_model, count_parameters, parameters_by_layer
 from .receptive_field import last_conv_rf
 from .recipes import Recipe, get_recipe
 from .specs import get_spec
 
-TRAIN_IMAGES = 60_000  # MNIST's training set
 NARROW = "net6-d05-narrow"  # channels 4, 8, 16, 32, 10
 POOL_EARLY = "net6-d05-pool-early"  # max-pool after blocks 1 and 4
 CHANGED_TARGETS = {"t1": 0.01, "t2": 0.99}  # Mazur's targets on the class network

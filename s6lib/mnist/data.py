@@ -21,7 +21,6 @@ import hashlib
 import math
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -29,6 +28,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
+from ..lab.records import atomic_file
 from .recipes import VALIDATION_SPLITS, Augment, ConfigError, Recipe
 
 ENV_VAR = "S6_DATA_DIR"
@@ -107,24 +107,16 @@ def _materialize(source: Path, dest: Path) -> None:
     """Put the uncompressed content of `source` at `dest` (unless already there), atomically."""
     if dest.is_file():
         return
+    opener = gzip.open if source.suffix == ".gz" else open
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-    except OSError as err:
-        raise DataError(f"cannot write to {dest.parent} to decompress {source}: {err}. "
-                        f"Make it writable, or decompress the files where they are (gunzip -k).") from None
-    try:
-        with os.fdopen(fd, "wb") as out, (gzip.open(source) if source.suffix == ".gz" else open(source, "rb")) as src:
+        with atomic_file(dest, "wb") as out, opener(source, "rb") as src:
             shutil.copyfileobj(src, out)
-            empty = out.tell() == 0
-        if empty:  # gzip reads an empty file as an empty archive: name the file at fault, not the copy
-            raise EOFError("it holds nothing")
-        os.chmod(tmp, 0o644)  # temp files are private; the data is not
-        os.replace(tmp, dest)
+            if out.tell() == 0:  # gzip reads an empty file as an empty archive: name the file at fault
+                raise EOFError("it holds nothing")
     except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
-        os.unlink(tmp)
-        raise DataError(f"cannot decompress {source} into {dest.parent}: {err}. "
-                        f"Replace the file with a good copy.") from None
+        raise DataError(f"cannot decompress {source} into {dest.parent}: {err}. Replace the file with a good "
+                        "copy, or make the folder writable (or decompress the files where they are: "
+                        "gunzip -k).") from None
 
 
 _verified_files: set[tuple[str, int, int]] = set()  # (path, size, mtime): files already hashed in this process

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..lab.records import load_record
+from ..lab.records import atomic_file, load_record
 from .data import MEAN, STD, mnist_tensors
 from .models import Net
 from .receptive_field import receptive_field
@@ -164,11 +162,8 @@ def sample_digits(record: dict, gallery: set[int], right: int = 16, wrong: int =
 
 
 def _write_json(data: dict, path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
+    with atomic_file(path) as f:
         json.dump(data, f, separators=(",", ":"))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
     return path
 
 

@@ -19,7 +19,7 @@ from matplotlib.transforms import Bbox
 
 from s6lib.book import style
 
-style.use()
+style.show_figures()
 
 _CURVE_PANELS = (  # the original's drawLossAccuracyPlots layout: losses on top, accuracies below
     ("train_loss", "training loss"), ("test_loss", "test loss"),
@@ -62,6 +62,7 @@ def _off_axis(ax, text, at, vertical) -> None:
         ax.annotate(text, at, xytext=(8, 0), textcoords="offset points", va="center", color="0.3")
 
 
+@style.styled
 def plot_training_curves(frame, hue="recipe", band="minmax", original=None, overlay=None,
                          overlay_label="live run", target=None):
     """Mean curve per `hue` group with a band across seeds, in a 2×2 grid (train/test loss, train/test
@@ -123,6 +124,7 @@ def plot_training_curves(frame, hue="recipe", band="minmax", original=None, over
     return fig
 
 
+@style.styled
 def plot_final_accuracies(tables: dict, original=None, target=None, ax=None, column="final test acc (%)"):
     """One dot per seed, one row per experiment: the spread a single run hides.
 
@@ -157,6 +159,7 @@ def plot_final_accuracies(tables: dict, original=None, target=None, ax=None, col
     return ax
 
 
+@style.styled
 def plot_confusion(cm, ax=None, title=None):
     """Confusion matrix: the errors (off the diagonal) coloured by count, the diagonal in grey, every
     cell's count printed in it at the house style's smallest text size."""
@@ -192,6 +195,7 @@ def plot_confusion(cm, ax=None, title=None):
     return ax
 
 
+@style.styled
 def plot_digit_gallery(images, rows, ncols=6, seeds=None):
     """Test digits with "true → predicted" and how many seeds got each wrong (of `seeds`) above each.
 
@@ -213,6 +217,7 @@ def plot_digit_gallery(images, rows, ncols=6, seeds=None):
     return fig
 
 
+@style.styled
 def plot_params_vs_accuracy(summaries, ax=None, target=None, budget=None, baseline=None, title=None):
     """Mean final test accuracy against parameters, one point per experiment, error bars from the
     lowest to the highest seed, every point named. `summaries` are `results.Summary` objects; those
@@ -403,6 +408,7 @@ def _crosses(box, a, b, samples=24) -> bool:
     return any(box.contains(*(a + t * (b - a))) for t in np.linspace(0, 1, samples))
 
 
+@style.styled
 def plot_differences(rows, ax=None):
     """One row per experiment, in the order given (s6lib.analysis.ablations.compare_all: largest difference
     first): the difference of its mean from the baseline's as a dot, its 95% interval as a bar, a
@@ -428,14 +434,14 @@ def plot_differences(rows, ax=None):
     off = [r for r in shown if not low <= r.difference.diff <= high]
     ax.set_xlim(low, high)
     ax.set_yticks(range(len(shown)))
-    ax.set_yticklabels([r.name + (f" ({r.difference.diff:+.1f})".replace("-", "−") if r in off else "")
+    ax.set_yticklabels([r.name + (f" ({style.points(r.difference.diff, 1)})" if r in off else "")
                         for r in shown])
     ax.set_ylim(len(shown) - 0.5, -0.5)
     ax.set_xlabel("difference from the baseline (points)")
     ax.set_title("dot: difference of the means; bar: 95% interval\nfilled: the interval leaves out 0"
                  + ("\narrow: off the axis (its mean in brackets)" if off else ""), fontsize=11)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:+.1f}".replace("-", "−") if x else "0")
+    ax.xaxis.set_major_formatter(lambda x, _: style.points(x, 1) if x else "0")
     ax.grid(False, axis="y")
     ax.figure.tight_layout()
     return ax

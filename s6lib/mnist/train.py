@@ -284,16 +284,9 @@ def save_checkpoint(model: torch.nn.Module, record: dict, path: str | Path) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().float().contiguous().cpu() if v.is_floating_point() else v.cpu()
              for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o644)  # temp files are private; a checkpoint is not
+    with records.atomic_file(path, "wb") as f:
         torch.save({"model": record["model"]["name"], "config_fingerprint": record["config_fingerprint"],
-                    "state_dict": state}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+                    "state_dict": state}, f)
     return path
 
 
