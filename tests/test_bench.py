@@ -14,6 +14,8 @@ from s6lib.lab.sweep import available_cpus
 from s6lib.mnist.data import ENV_VAR
 from s6lib.mnist.engine import engine_record, native_bf16
 
+from conftest import RATE, make_bench
+
 EAGER = engine_record("eager", "float32")
 
 
@@ -65,50 +67,6 @@ def test_a_configuration_that_cannot_run_is_refused_before_any_work(capsys, tmp_
     assert main(["bench", "--device", "cpu", "--workers-max", "lots"]) == 2
     assert "--workers-max 'lots': auto or a number >= 0" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
-
-
-def make_bench(epochs=20) -> dict:
-    environment = {
-        "device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "threads": 16, "python": "3.11",
-        "platform": "Linux", "torch": "2", "torchvision": "0", "cuda": "13.0", "cudnn": 91000,
-    }  # fmt: skip
-
-    def row(name, pipeline, workers, engine, seconds):
-        return {"name": name, "pipeline": pipeline, "workers": workers, "engine": engine,
-                "epoch_seconds": [seconds] * epochs, "seconds_per_epoch": seconds, "seconds_20_epochs": 20 * seconds,
-                "measured_20_epochs": 20 * seconds if epochs == 20 else None,
-                "speedup": {"A, 2 workers": 4.0 / seconds, "A, all workers": 2.0 / seconds}, "test_acc": 99.1,
-                **RATE}
-
-    graph = {"step": "cuda-graph", "precision": "bf16-autocast", "fallback": None, "capture_seconds": 0.8}
-
-    def to_bar(recipe, seconds, epochs, meets, lowest):
-        verdict = {"experiment": recipe, "planned": 5, "complete": 5, "lowest": lowest, "meets": meets}
-        return {"recipe": recipe, "cores": 16, "threads": 16, "workers": 0, "pipeline": "B", "engine": dict(graph),
-                "epoch_seconds": [seconds], "seconds_per_epoch": seconds, "epochs": epochs,
-                "run_seconds": seconds * epochs, "records": verdict,
-                "seconds_to_bar": seconds * epochs if meets else None,
-                **RATE, "fraction_of_ceiling": 0.01}
-
-    return {
-        "schema_version": records.BENCH_SCHEMA_VERSION, "kind": "bench", "recipe": {"name": "seed"}, "seed": 1,
-        "warmup_epochs": 1, "epochs": epochs, "limit_train": None, "limit_test": None, "workers_max": 16,
-        "startup_seconds": 0.5,
-        "flops": {"train_per_image": 6.2e6, "eval_per_image": 2.1e6, "train_images": 59_904, "eval_images": 10_000,
-                  "method": "torch.utils.flop_counter"},
-        "ceiling": {"clock_ghz": None, "clock_source": "not a CPU", "nominal_ghz": None, "matmul_size": 2048,
-                    "rows": [{"cores": 16, "matmul_gflops": 33_000.0, "peak": RATE["peak"]}]},
-        "time_to_bar": [to_bar("seed", 2.0, 20, False, 99.18), to_bar("fast", 0.5, 15, True, 99.43)],
-        "configs": [row("A, 2 workers", "A", 2, EAGER, 4.0), row("A, all workers", "A", 16, EAGER, 2.0),
-                    row("B, float32", "B", 0, EAGER, 0.4), row("B, fast path", "B", 0, graph, 0.1)],
-        "sweeps": [{"jobs": 1, "threads": 16, "runs": 1, "epochs_per_run": 2, "seconds": 1.0, "epochs_per_hour": 7200.0,
-                    "runs_per_hour": 480.0, "speedup": {"A, 2 workers": 8.0, "A, all workers": 4.0}, **RATE}],
-        "environment": environment, "git": {"commit": None, "dirty": None}, "started_utc": records.utc_now(),
-        "finished_utc": records.utc_now(), "seconds": 60.0,
-    }
-
-
-RATE = {"gflops": 330.0, "peak": {"gflops": 989_400.0, "basis": "datasheet"}, "fraction_of_peak": 330.0 / 989_400.0}
 
 
 def test_the_table_shows_speedups_measured_20_epochs_and_capture():

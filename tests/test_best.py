@@ -3,8 +3,6 @@
 import math
 
 import pytest
-from test_records import make_record
-from test_selection import write_round
 
 from s6lib.analysis import best, field, selection
 from s6lib.analysis.selection import LAST, round_scores
@@ -12,6 +10,8 @@ from s6lib.lab import experiments as ex
 from s6lib.lab.records import write_record
 from s6lib.mnist import goals
 from s6lib.mnist.models import build_model, count_parameters
+
+from conftest import make_record, write_round
 
 FINAL = ex.Experiment("best", "best", "the winner on all 60,000 images", "Is the goal met?",
                       model="net6-d05-wide", seeds=ex.FIVE)

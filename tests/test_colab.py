@@ -16,9 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from test_runs import repository_archive
 
-from conftest import ROOT, toc_pages
+from conftest import ROOT, repository_archive, toc_pages
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from s6lib.lab import records
 from s6lib.lab.records import (
     RecordError,
     RecordInUse,
@@ -15,30 +14,11 @@ from s6lib.lab.records import (
     load_any_record,
     load_record,
     mark_stopped,
-    new_record,
     validate,
     write_record,
 )
-from s6lib.mnist.engine import engine_record
 
-from conftest import ROOT
-
-ROW = {"epoch": 1, "lr": 0.01, "train_loss": 0.5, "train_acc": 85.0, "val_loss": None, "val_acc": None,
-       "test_loss": 0.1, "test_acc": 97.0, "seconds": 3.2}
-
-
-def make_record(status="complete") -> dict:
-    config = {"recipe": {"name": "seed", "epochs": 1}, "seed": 1, "limit_train": None, "limit_test": 500,
-              "dry_run": False, "num_workers": 2}
-    model = {"name": "net6", "spec": {"channels": [4, 8, 24, 48, 10]}, "parameters": 17022}
-    environment = {
-        "device": "cpu", "device_name": "CPU (2 cores)", "threads": 2, "python": "3.11", "platform": "Linux",
-        "torch": "2", "torchvision": "0", "cuda": None, "cudnn": None,
-    }  # fmt: skip
-    record = new_record(config, model, environment, {"commit": None, "dirty": None}, engine_record("eager", "float32"))
-    record.update(status=status, epochs=[dict(ROW)], misclassified=[[3, 5], [7, 1]],
-                  finished_utc=records.utc_now(), seconds=3.3)
-    return record
+from conftest import ROOT, make_record
 
 
 def test_a_record_round_trips(tmp_path):
@@ -143,7 +123,6 @@ def test_running_and_diverged_records_are_valid_too():
     diverged = make_record("diverged")
     diverged["diverged_at"] = {"epoch": 2, "step": 17}
     validate(diverged)
-
 
 
 def test_a_misclassified_index_is_checked_against_the_whole_test_set_without_a_limit(tmp_path):

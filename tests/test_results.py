@@ -14,54 +14,7 @@ from s6lib.lab.runs import load_runs
 from s6lib.mnist import goals, models, recipes, specs, train
 from s6lib.mnist.engine import engine_record
 
-ENVIRONMENTS = {
-    "gpu": {"device": "cuda:0", "device_name": "NVIDIA H100 80GB HBM3", "threads": 16, "python": "3.11",
-            "platform": "Linux", "torch": "2.14.1", "torchvision": "0.29.1", "cuda": "13.0", "cudnn": 91000},
-    "cpu": {"device": "cpu", "device_name": "Intel(R) Xeon(R) Processor (2 cores)", "threads": 2, "python": "3.11",
-            "platform": "Linux", "torch": "2.14.1", "torchvision": "0.29.1", "cuda": "13.0", "cudnn": None},
-}
-LABELS = np.arange(10_000) % 10  # synthetic test labels: 1,000 per class
-
-
-def curve(final: float, epochs: int, last=None) -> list[float]:
-    """Test accuracies rising to `final`; `last` overrides the last few epochs."""
-    accs = [round(final - 1.5 * 0.6 ** i, 2) for i in range(epochs)]
-    accs[-1] = final
-    if last:
-        accs[-len(last):] = last
-    return accs
-
-
-def fake_record(planned: ex.PlannedRun, accs=None, device="gpu", status="complete", rng=None) -> dict:
-    """A record for a planned run with the planned config and the given test accuracies."""
-    rng = rng or np.random.default_rng(planned.seed)
-    recipe = planned.recipe
-    accs = accs if accs is not None else curve(99.45, recipe.epochs)
-    spec = specs.get_spec(recipe.model)
-    model = {"name": recipe.model, "spec": specs.spec_to_dict(spec),
-             "parameters": models.count_parameters(models.build_model(spec))}
-    record = records.new_record(planned.config(), model, dict(ENVIRONMENTS[device]),
-                                {"commit": None, "dirty": None}, engine_record("eager", "float32"))
-    record["epochs"] = [dict(epoch=i + 1, lr=0.01, train_loss=0.1, train_acc=98.0, val_loss=None,
-                             val_acc=None, test_loss=0.02, test_acc=float(a), seconds=2.0) for i, a in enumerate(accs)]
-    if status == "complete":
-        wrong = rng.choice(len(LABELS), size=round((100 - accs[-1]) * 100), replace=False)
-        predicted = (LABELS[wrong] + 1 + rng.integers(0, 9, len(wrong))) % 10
-        record["misclassified"] = [[int(i), int(p)] for i, p in zip(wrong, predicted)]
-        record["finished_utc"] = records.utc_now()
-    if status == "diverged":
-        record.update(diverged_at={"epoch": len(accs) + 1, "step": 10}, message="non-finite loss")
-    record.update(status=status, seconds=30.0)
-    return records.validate(record)
-
-
-def write(runs_dir, planned, device="gpu", **kwargs):
-    return records.write_record(fake_record(planned, device=device, **kwargs), runs_dir / device / planned.path)
-
-
-def planned(key: str, seed: int) -> ex.PlannedRun:
-    return next(r for r in ex.all_planned_runs().values() if r.key == key and r.seed == seed)
-
+from conftest import LABELS, curve, fake_record, planned, write
 
 # --- loading ---------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import pytest
 from s6lib.lab import runs
 from s6lib.lab.runs import REPOSITORY_ENV, RUNS_ENV, archive_url, fetch_runs, locate_runs
 
-from conftest import ROOT
+from conftest import ROOT, repository_archive
 
 
 @pytest.fixture
@@ -75,17 +75,6 @@ def test_a_page_in_book_reads_book_runs_not_the_runs_train_writes_at_the_root(tm
     assert locate_runs(tmp_path).path == (tmp_path / "book" / "runs").resolve()
     (tmp_path / "book" / "mnist").mkdir()
     assert locate_runs(tmp_path / "book" / "mnist").path == (tmp_path / "book" / "runs").resolve()
-
-
-def repository_archive(files: dict[str, bytes], top: str = "s6-site-main") -> bytes:
-    """A .tar.gz laid out as GitHub serves a branch: everything under one top folder."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(f"{top}/{name}")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 class Zeros(io.RawIOBase):

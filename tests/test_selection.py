@@ -4,7 +4,6 @@ import dataclasses
 import json
 
 import pytest
-from test_records import make_record
 
 from s6lib.analysis import selection
 from s6lib.analysis.selection import SelectionError, round_scores, winner
@@ -13,31 +12,9 @@ from s6lib.lab.records import write_record
 from s6lib.mnist.models import build_model, count_parameters
 from s6lib.mnist.recipes import RECIPES
 
-from conftest import ROOT
+from conftest import ROOT, make_record, val_record, write_round
 
 RUNS = ROOT / "book" / "runs"
-
-
-def val_record(exp, seed, accs, parameters=None) -> dict:
-    """A complete validation-split record of the planned run (`exp`, `seed`) whose last epochs have the
-    validation accuracies `accs` (the earlier ones 98.0)."""
-    run = next(r for r in ex.planned_runs([exp]) if r.seed == seed)
-    record = make_record()
-    record["config"] = run.config()
-    record["config_fingerprint"] = run.fingerprint()
-    accs = [98.0] * (run.recipe.epochs - len(accs)) + list(accs)
-    record["model"]["parameters"] = parameters or count_parameters(build_model(run.recipe.model))
-    record["misclassified"] = None
-    record["epochs"] = [dict(epoch=i + 1, lr=0.01, train_loss=0.1, train_acc=99.0, val_loss=0.02, val_acc=a,
-                             test_loss=None, test_acc=None, seconds=1.0) for i, a in enumerate(accs)]
-    return record
-
-
-def write_round(tmp_path, group, accs_by_key, parameters=None, number=1):
-    for exp in ex.ROUNDS[group][number - 1]:
-        for seed in exp.seeds:
-            accs = accs_by_key.get(exp.key, [99.0, 99.1, 99.2, 99.3])
-            write_record(val_record(exp, seed, accs, parameters), tmp_path / "cpu" / f"{exp.key}-s{seed}.json")
 
 
 def test_the_worst_of_the_last_three_epochs_decides_not_one_lucky_epoch(tmp_path):

@@ -1,10 +1,10 @@
 """The Status page's tables: what is recorded, what is left to run, the benchmark, the audit."""
 
-from test_bench import make_bench
-from test_results import planned, write
 
 from s6lib.lab import experiments as ex
 from s6lib.lab import status
+
+from conftest import make_bench, planned, write
 
 
 def test_plans_count_what_is_complete_and_where(tmp_path):
