@@ -146,6 +146,18 @@ def formula_table(step=2, has_biases=False, gradients=None):
     ).set_index("cell")
 
 
+def _new_sheet(workbook, title: str, learning_rate, values):
+    """A worksheet for one η: its title in A1, then each input (η, the weights, the inputs and targets)
+    as a label and a blue input cell."""
+    ws = workbook.create_sheet(sheet_title(learning_rate))
+    ws["A1"] = title
+    ws["A1"].font = Font(bold=True)
+    for offset, (label, value) in enumerate(_parameters(learning_rate, values)):
+        ws.cell(row=2 + offset, column=1, value=label)
+        ws.cell(row=2 + offset, column=2, value=value).font = INPUT_FONT
+    return ws
+
+
 def _parameters(learning_rate, values):
     """The labelled inputs above the table, (label, value) from row 2 down: η, then the biases if any."""
     biases = [("b1", values["b1"]), ("b2", values["b2"])] if any(values[b] for b in ("b1", "b2")) else []
@@ -178,13 +190,7 @@ def add_sheet(workbook, learning_rate, values=CLASS_VALUES, steps=SHEET_STEPS):
     """Append one worksheet: η (and biases, if any) on top, the chart, then `steps` formula rows."""
     learning_rate, steps, values = check_learning_rate(learning_rate), check_steps(steps), check_values(values)
     has_biases = any(values[b] != 0 for b in ("b1", "b2"))
-    ws = workbook.create_sheet(sheet_title(learning_rate))
-
-    ws["A1"] = "Backpropagation by hand: 2-2-2 sigmoid network"
-    ws["A1"].font = Font(bold=True)
-    for offset, (label, value) in enumerate(_parameters(learning_rate, values)):
-        ws.cell(row=2 + offset, column=1, value=label)
-        ws.cell(row=2 + offset, column=2, value=value).font = INPUT_FONT
+    ws = _new_sheet(workbook, "Backpropagation by hand: 2-2-2 sigmoid network", learning_rate, values)
     ws[NOTE_CELL] = NOTE
 
     first = HEADER_ROW + 1
@@ -303,12 +309,7 @@ def write_starter_workbook(path, learning_rates=CLASS_LEARNING_RATES, values=CLA
     workbook = Workbook()
     workbook.remove(workbook.active)
     for learning_rate in learning_rates:
-        ws = workbook.create_sheet(sheet_title(learning_rate))
-        ws["A1"] = "Backpropagation by hand: 2-2-2 sigmoid network (starter)"
-        ws["A1"].font = Font(bold=True)
-        for offset, (label, value) in enumerate(_parameters(learning_rate, values)):
-            ws.cell(row=2 + offset, column=1, value=label)
-            ws.cell(row=2 + offset, column=2, value=value).font = INPUT_FONT
+        ws = _new_sheet(workbook, "Backpropagation by hand: 2-2-2 sigmoid network (starter)", learning_rate, values)
         ws[NOTE_CELL] = ("Blue cells are the inputs. Fill in each row's forward pass and gradients, "
                          "then the next row's weights (w − η·∂E/∂w).")
         ws.cell(row=HEADER_ROW, column=1, value="step").font = Font(bold=True)

@@ -215,14 +215,20 @@ PERCENTS = ("train_acc", "val_acc", "test_acc")  # epoch columns in [0, 100]
 NON_NEGATIVE = ("lr", "train_loss", "val_loss", "test_loss", "seconds")  # epoch columns >= 0
 
 
-def validate(record, source: str = "<record>") -> dict:
-    """Raise RecordError naming `source` and the first bad field; return the record unchanged."""
+def _failer(record, source: str):
+    """The `fail(field, problem)` that raises RecordError naming `source`, once `record` is an object."""
 
     def fail(field: str, problem: str):
         raise RecordError(f"{source}: field {field!r}: {problem}")
 
     if not isinstance(record, dict):
         fail("<top>", f"expected a JSON object, got {type(record).__name__}")
+    return fail
+
+
+def validate(record, source: str = "<record>") -> dict:
+    """Raise RecordError naming `source` and the first bad field; return the record unchanged."""
+    fail = _failer(record, source)
     version = record.get("schema_version")
     if type(version) is not int or version not in READS:
         fail("schema_version", f"is {version!r}; this s6lib reads versions {', '.join(map(str, READS))}")
@@ -300,12 +306,7 @@ def _check_misclassified(pairs: list, test_images: int, fail) -> None:
 
 def validate_bench(record, source: str = "<bench record>") -> dict:
     """Raise RecordError naming `source` and the first bad field; return the benchmark record unchanged."""
-
-    def fail(field: str, problem: str):
-        raise RecordError(f"{source}: field {field!r}: {problem}")
-
-    if not isinstance(record, dict):
-        fail("<top>", f"expected a JSON object, got {type(record).__name__}")
+    fail = _failer(record, source)
     version = record.get("schema_version")
     if record.get("kind") != "bench" or type(version) is not int or version not in BENCH_READS:
         fail("schema_version", f"is {record.get('kind')!r} version {version!r}; "
