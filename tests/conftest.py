@@ -26,6 +26,7 @@ BUILD_OUT = Path(os.environ["S6_BUILD_OUT"]) if os.environ.get("S6_BUILD_OUT") e
 BUILD = (BUILD_OUT or ROOT) / "_build"
 HTML = BUILD / "html"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+CHECKPOINT = ROOT / "book" / "model" / "fast-s1.pt"  # the draw page's network, with its run record beside it
 
 # CI and the course's offline machines keep MNIST beside the repository.
 if "S6_DATA_DIR" not in os.environ and (SHARED_DATA / "MNIST").is_dir():
@@ -112,6 +113,40 @@ def built_site() -> Path:
             pytest.fail("the book build failed (full log: _build/build.log):\n"
                         f"{(result.stdout + result.stderr)[-6000:]}")
     return HTML
+
+
+# --- the browser tests' site and browser ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site):
+    """Serve the built site on localhost, as a static host would."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from browser import CHROMIUM, CHROMIUM_ARGS
+
+    playwright = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements.txt")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (Debian: apt-get install chromium)", pytrace=False)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 # --- synthetic records ------------------------------------------------------------------------------
@@ -274,3 +309,12 @@ def repository_archive(files: dict[str, bytes], top: str = "s6-site-main") -> by
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def page_input(pixels):
+    """What the draw page feeds the network for 28×28 MNIST pixels (0-255): [0, 1], then normalized."""
+    import torch
+
+    from s6lib.mnist.data import MEAN, STD
+
+    return (torch.as_tensor(np.asarray(pixels), dtype=torch.float32).view(-1, 1, 28, 28) / 255 - MEAN) / STD

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
-from test_part1_exercises import INDEPENDENT, box_labels
 
 from s6lib.backprop import by_hand
 from s6lib.backprop import network as bp
 from s6lib.backprop.excel import HEADER_ROW, column_letter, sheet_title
 
 from conftest import BUILD_OUT
-from test_browser import browser, site_url  # noqa: F401  (fixtures)
+from part1_oracle import INDEPENDENT, box_labels
 
 pytestmark = pytest.mark.slow
 

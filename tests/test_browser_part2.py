@@ -11,15 +11,15 @@ import re
 
 import pytest
 
+from browser import MIN_CONTRAST, THEMES, Page, contrast, draw_vertical_line
 from conftest import ROOT, toc_pages
-from test_browser import MIN_CONTRAST, THEMES, Page, browser, contrast, draw_vertical_line, site_url  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
 PAGE = "book/mnist/ablations"
 
 
-def test_the_ablations_page_opens_with_what_to_keep_and_collapses_its_detail(browser, site_url):  # noqa: F811
+def test_the_ablations_page_opens_with_what_to_keep_and_collapses_its_detail(browser, site_url):
     """The first section a reader meets names every ingredient the records say to keep (by the page's
     rule, from s6lib.analysis.ablations), near the top; the write-ups and the statistics note are collapsed."""
     from s6lib.analysis import ablations, results
@@ -69,7 +69,7 @@ def maps_inked(p) -> int:
         return false; }).length""")
 
 
-def test_the_draw_page_keeps_its_colour_scales_after_clear_and_a_second_drawing(browser, site_url):  # noqa: F811
+def test_the_draw_page_keeps_its_colour_scales_after_clear_and_a_second_drawing(browser, site_url):
     page = Page(browser, f"{site_url}/{DRAW}.html")
     p = page.page
     try:
@@ -126,7 +126,7 @@ def draw_text_contrast(p) -> list[str]:
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_the_draw_pages_text_reads_in_both_themes_after_a_stroke_and_a_sample(browser, site_url, theme):  # noqa: F811
+def test_the_draw_pages_text_reads_in_both_themes_after_a_stroke_and_a_sample(browser, site_url, theme):
     page = Page(browser, f"{site_url}/{DRAW}.html", theme=theme)
     p = page.page
     try:
@@ -143,7 +143,7 @@ def test_the_draw_pages_text_reads_in_both_themes_after_a_stroke_and_a_sample(br
         page.close()
 
 
-def test_the_draw_pad_is_in_the_first_screen_and_its_result_says_it_picks_one_of_ten(browser, site_url):  # noqa: F811
+def test_the_draw_pad_is_in_the_first_screen_and_its_result_says_it_picks_one_of_ten(browser, site_url):
     page = Page(browser, f"{site_url}/{DRAW}.html")
     p = page.page
     try:
@@ -207,7 +207,7 @@ TABLES_CUT = r"""() => [...document.querySelectorAll('article table')].filter(t 
 
 
 @pytest.mark.parametrize("page_path", toc_pages())
-def test_the_frame_and_the_tables_fit_at_both_widths(browser, site_url, page_path):  # noqa: F811
+def test_the_frame_and_the_tables_fit_at_both_widths(browser, site_url, page_path):
     """At 1280 px: one search box, the sidebar's title whole and its link to the page in view, every
     table's last column in its box. At
     390 px: the previous/next links not cut off, and every table of up to four columns whole."""

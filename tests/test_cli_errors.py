@@ -12,7 +12,7 @@ from s6lib.lab.records import load_record
 from s6lib.lab.sweep import available_cpus
 from s6lib.mnist import train
 
-from conftest import ROOT
+from conftest import CHECKPOINT, ROOT
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # --threads changes torch's threads: restored after
 
@@ -95,7 +95,6 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_training(capsys
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
 
 
-CHECKPOINT = ROOT / "book" / "model" / "fast-s1.pt"
 
 
 @pytest.mark.parametrize("make", [

@@ -16,9 +16,8 @@ from s6lib.mnist import digit, engine, train
 from s6lib.mnist.data import MEAN, STD, device_loaders, mnist_tensors
 from s6lib.mnist.recipes import RECIPES
 
-from conftest import ROOT
+from conftest import CHECKPOINT, ROOT, page_input
 
-CHECKPOINT = ROOT / "book" / "model" / "fast-s1.pt"
 RECORD = CHECKPOINT.with_suffix(".json")
 NET_JS = ROOT / "tools" / "web" / "net.js"
 
@@ -42,11 +41,6 @@ def exported(tmp_path_factory, mnist_root):
     out = tmp_path_factory.mktemp("draw")
     paths = digit.write_site_files(CHECKPOINT, out, root=mnist_root)
     return out, paths
-
-
-def page_input(pixels) -> torch.Tensor:
-    """What the page feeds the network for 28×28 MNIST pixels (0-255): [0, 1], then normalized."""
-    return (torch.as_tensor(np.asarray(pixels), dtype=torch.float32).view(-1, 1, 28, 28) / 255 - MEAN) / STD
 
 
 def net_js(network_path, inputs: torch.Tensor) -> list[dict]:

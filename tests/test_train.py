@@ -12,7 +12,7 @@ from s6lib.mnist.data import device_loaders
 from s6lib.mnist.models import build_model
 from s6lib.mnist.recipes import RECIPES, ConfigError
 
-from conftest import ROOT, numbers, small_run
+from conftest import CHECKPOINT, ROOT, numbers, small_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small steps share two cores badly
 
@@ -212,7 +212,6 @@ def test_settings_numpy_or_json_cannot_take_are_refused_before_any_work(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-CHECKPOINT = ROOT / "book" / "model" / "fast-s1.pt"
 
 
 @pytest.mark.parametrize("make, problem", [
