@@ -1,8 +1,8 @@
 """The numeric answers of Part 1's exercises, computed by the library, keyed by exercise label.
 
 Each chapter's answer box and solution take their number from here (`answer(label)`), so the
-page never shows a typed number, and `tests/test_part1_exercises.py` recomputes every one of
-them independently (plain NumPy and torch autograd, sharing no code with SymPy).
+page never shows a typed number, and `tests/part1_oracle.py` recomputes every one of them
+independently (plain NumPy and torch autograd, sharing no code with SymPy).
 
     from s6lib.backprop.answers import answer, likely_mistake
     answer("ex-forward-pass-output")                       # E_total of the swapped pass
