@@ -10,8 +10,6 @@ from matplotlib.patches import FancyBboxPatch
 from s6lib.backprop.network import CLASS_VALUES, check_values, error_resolution, forward_pass
 from s6lib.book import style
 
-style.show_figures()
-
 # The network drawn top to bottom, one layer a row (a phone's column is tall, not wide): the
 # inputs, the hidden units, the output units, the errors. Coordinates in data units, aspect equal.
 _COLUMN_X = (0.0, 4.2)

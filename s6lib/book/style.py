@@ -165,7 +165,7 @@ def png(fig: Figure, scale: float = 1) -> bytes:
     buffer = io.BytesIO()
     smallest, dpi = smallest_font(fig), fig.dpi * scale
     metadata = {"s6:dpi": f"{dpi:g}"} | ({"s6:min-font-pt": f"{smallest:g}"} if smallest else {})
-    with figures():  # ticks and grid lines made as the figure is drawn take the house style too
+    with plt.style.context(STYLE_FILE):  # ticks and grid lines made as it is drawn take the house style too
         fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata=metadata)
     return buffer.getvalue()
 
@@ -180,7 +180,8 @@ def figure_output(fig: Figure) -> tuple[bytes, dict]:
 
 def figures():
     """The house style for the figures drawn in a `with` block; matplotlib's settings outside it are
-    left as they were."""
+    left as they were. In a Jupyter kernel, figures are then shown through `figure_output`."""
+    show_figures()
     return plt.style.context(STYLE_FILE)
 
 

@@ -19,8 +19,6 @@ from matplotlib.transforms import Bbox
 
 from s6lib.book import style
 
-style.show_figures()
-
 _CURVE_PANELS = (  # the original's drawLossAccuracyPlots layout: losses on top, accuracies below
     ("train_loss", "training loss"), ("test_loss", "test loss"),
     ("train_acc", "training accuracy (%)"), ("test_acc", "test accuracy (%)"),
