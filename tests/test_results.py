@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from s6lib.analysis import ablations, comparisons, mistakes, original, results
+from s6lib.analysis import ablations, comparisons, mistakes, original, results, selection
 from s6lib.lab import experiments as ex
 from s6lib.lab import records
 from s6lib.lab.runs import load_runs
@@ -90,12 +90,12 @@ def test_the_tuning_rule_prefers_the_steadiest_last_epochs_then_the_mean(tmp_pat
         for seed, (final, last) in zip(ex.TUNING_SEEDS, seeds):
             write(tmp_path, planned(key, seed), "cpu", accs=curve(final, 15, last))
     tuning = results.summarize(load_runs("tuning", tmp_path))
-    choice = results.choose(tuning)
+    choice = selection.choose(tuning)
     assert choice.winner == "tune-base"
     assert choice.ranking == ("tune-base", "tune-translate", "tune-rotation-10")
     assert choice.incomplete == ("tune-label-smoothing", "tune-all-three")
     with pytest.raises(ValueError, match="no candidate has all its seeds complete"):
-        results.choose(results.summarize(load_runs("tuning", None)))
+        selection.choose(results.summarize(load_runs("tuning", None)))
 
 
 def test_the_ablation_tables_and_write_ups_report_missing_seeds_and_the_spread(tmp_path):
@@ -360,6 +360,6 @@ def test_the_precision_check_pairs_bf16_and_float32_runs_of_the_same_seed(tmp_pa
 def test_the_tuning_table_has_each_seed_the_mean_and_the_worst(tmp_path):
     for seed in ex.TUNING_SEEDS:
         write(tmp_path, planned("tune-base", seed), "cpu", accs=curve(99.5, 15))
-    table = results.tuning_table(results.summarize(load_runs("tuning", tmp_path))).set_index("candidate")
+    table = selection.tuning_table(results.summarize(load_runs("tuning", tmp_path))).set_index("candidate")
     assert table.loc["tune-base", ["seed 101", "seed 102", "seed 103"]].tolist() == [99.5] * 3
     assert math.isnan(table.loc["tune-translate", "mean (%)"])

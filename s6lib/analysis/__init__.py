@@ -5,7 +5,7 @@ modules, and their chapters:
     results           records -> numbers, tables, comparisons, verdicts  [all of Part 2]
     comparisons       exact permutation tests over seeds, their intervals, Holm's correction  [ablations]
     ablations         each ablation against the baseline, by section; a failed seed's facts  [ablations]
-    selection         the rule that picks each tuning round's winner, on the validation split  [methods]
+    selection         every tuning rule: the rounds', the finals', the quick recipe's, the first tuning's  [methods]
     best              the best recipes under 20,000 and 8,000 parameters, beside the field  [training, going further]
     training_notes    particular runs' numbers; the fast recipe's settings    [methods]
     mistakes          confusion matrix and hardest digits, from the records    [training]

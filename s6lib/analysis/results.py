@@ -264,37 +264,6 @@ def epoch_seconds(record: dict) -> float:
     return statistics.fmean(row["seconds"] for row in record["epochs"])
 
 
-@dataclass(frozen=True)
-class Choice:
-    winner: str  # the tuning experiment chosen
-    ranking: tuple[str, ...]  # every candidate with all its seeds complete, best first
-    incomplete: tuple[str, ...]  # candidates left out: not every seed has a complete record
-
-
-def tuning_table(summaries: Sequence[Summary]) -> pd.DataFrame:
-    """The candidates tried before the fast recipe was fixed: what each changed, each seed's final
-    test accuracy, the mean, and the worst epoch among every seed's last LAST."""
-    seeds = sorted({seed for s in summaries for seed in ex.get_experiment(s.key).seeds})
-    rows = []
-    for s in summaries:
-        finals = dict(zip(s.seeds, s.finals))
-        rows.append({"candidate": s.key, "change": s.change,
-                     **{f"seed {seed}": finals.get(seed) for seed in seeds},
-                     "mean (%)": s.mean, f"worst of last {LAST} (%)": min(s.min_last) if s.n else None})
-    return pd.DataFrame(rows)
-
-
-def choose(summaries: Sequence[Summary]) -> Choice:
-    """Apply the tuning rule (the Methods appendix says it in words: the highest worst epoch among
-    every seed's last LAST, then the higher mean) to the tuning plan's summaries (candidates with every
-    planned seed complete)."""
-    ready = [s for s in summaries if s.n and s.n == s.planned]
-    if not ready:
-        raise ValueError("no candidate has all its seeds complete")
-    ranked = sorted(ready, key=lambda s: (-min(s.min_last), -s.mean, s.key))
-    return Choice(ranked[0].key, tuple(s.key for s in ranked), tuple(s.key for s in summaries if s not in ready))
-
-
 def design_table(keys: Sequence[str]) -> pd.DataFrame:
     """The layout of experiments' models, blocks numbered from 1 as the layers are named (conv1,
     pool2, ...): conv channels, max-pools, 1×1 transitions, dropout, parameters, the receptive field

@@ -11,6 +11,8 @@ the same seeds on the validation split:
    numbers, or a round with a run missing, is an error, never a winner.
 
 The test set plays no part: a record with a validation split holds no test numbers (s6lib.lab.records).
+Every tuning rule of the book is here: the rounds' (above), the finals rule that decides which pick
+trains on the test set, the quick recipe's, and the first tuning's, which fixed the fast recipe.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
+import pandas as pd
+
+from ..lab import experiments as ex
 from ..lab.experiments import BUDGETS, MAX_EPOCHS, QUICK_BUDGET, QUICK_MODELS, QUICK_ROUND, ROUNDS, Experiment
 from ..lab.records import RecordError
 from ..lab.runs import load_runs
 from ..mnist.goals import LAST, TARGET
+from .results import Summary
 
 
 class SelectionError(ValueError):
@@ -109,6 +116,44 @@ def winner(group: str, number: int, runs_dir: str | Path, device_class: str = "c
 def seed_spread(scores: list[Score]) -> float:
     """The widest gap, in points, between one candidate's own seeds (worst of the last epochs) in a round."""
     return max(max(s.worst_last) - min(s.worst_last) for s in scores)
+
+
+# --- the first tuning: the fast recipe's rule -----------------------------------------------------------
+#
+# The tuning plan (experiments.TUNING) chose the fast recipe before the validation split existed, on
+# seeds 101-103 of the test set, by its own rule written before it ran: the highest worst epoch among
+# every seed's last LAST, then the higher mean final accuracy. It stays as it was judged.
+
+
+@dataclass(frozen=True)
+class Choice:
+    winner: str  # the tuning experiment chosen
+    ranking: tuple[str, ...]  # every candidate with all its seeds complete, best first
+    incomplete: tuple[str, ...]  # candidates left out: not every seed has a complete record
+
+
+def tuning_table(summaries: Sequence[Summary]) -> pd.DataFrame:
+    """The candidates tried before the fast recipe was fixed: what each changed, each seed's final
+    test accuracy, the mean, and the worst epoch among every seed's last LAST."""
+    seeds = sorted({seed for s in summaries for seed in ex.get_experiment(s.key).seeds})
+    rows = []
+    for s in summaries:
+        finals = dict(zip(s.seeds, s.finals))
+        rows.append({"candidate": s.key, "change": s.change,
+                     **{f"seed {seed}": finals.get(seed) for seed in seeds},
+                     "mean (%)": s.mean, f"worst of last {LAST} (%)": min(s.min_last) if s.n else None})
+    return pd.DataFrame(rows)
+
+
+def choose(summaries: Sequence[Summary]) -> Choice:
+    """Apply the tuning rule (the Methods appendix says it in words: the highest worst epoch among
+    every seed's last LAST, then the higher mean) to the tuning plan's summaries (candidates with every
+    planned seed complete)."""
+    ready = [s for s in summaries if s.n and s.n == s.planned]
+    if not ready:
+        raise ValueError("no candidate has all its seeds complete")
+    ranked = sorted(ready, key=lambda s: (-min(s.min_last), -s.mean, s.key))
+    return Choice(ranked[0].key, tuple(s.key for s in ranked), tuple(s.key for s in summaries if s not in ready))
 
 
 # --- which pick trains the final runs -----------------------------------------------------------------
